@@ -1,0 +1,172 @@
+package face
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+)
+
+// Client is what the operator needs from Azure AI Face (v1.2 liveness surface). It is an
+// interface so controllers can be tested against fakes.
+type Client interface {
+	// CreateLivenessSession creates a liveness session; never retried (see ErrOutcomeUnknown).
+	CreateLivenessSession(ctx context.Context, req CreateLivenessSessionRequest) (*LivenessSession, error)
+	// GetLivenessSessionResult reads a liveness session and its attempts.
+	GetLivenessSessionResult(ctx context.Context, sessionID string) (*LivenessSession, error)
+	// DeleteLivenessSession deletes a liveness session; 404 satisfies IsNotFound.
+	DeleteLivenessSession(ctx context.Context, sessionID string) error
+	// CreateLivenessWithVerifySession creates a with-verify session; never retried.
+	CreateLivenessWithVerifySession(ctx context.Context, req CreateLivenessWithVerifySessionRequest) (*LivenessWithVerifySession, error)
+	// GetLivenessWithVerifySessionResult reads a with-verify session and its attempts.
+	GetLivenessWithVerifySessionResult(ctx context.Context, sessionID string) (*LivenessWithVerifySession, error)
+	// DeleteLivenessWithVerifySession deletes a with-verify session; 404 satisfies IsNotFound.
+	DeleteLivenessWithVerifySession(ctx context.Context, sessionID string) error
+	// GetSessionImage downloads a stored session image.
+	GetSessionImage(ctx context.Context, sessionImageID string) ([]byte, error)
+	// DetectFromSessionImageID detects faces on a stored session image; never retried.
+	DetectFromSessionImageID(ctx context.Context, sessionImageID string, opts DetectOptions) ([]FaceDetectionResult, error)
+}
+
+// HTTPClient implements Client over HTTP. It is safe for concurrent use.
+type HTTPClient struct {
+	pl      runtime.Pipeline
+	base    string              // endpoint + /face/v1.2, no trailing slash
+	noRetry policy.RetryOptions // per-call override for POSTs
+}
+
+var _ Client = (*HTTPClient)(nil)
+
+// NewClient validates opts and builds the azcore pipeline.
+func NewClient(opts Options) (*HTTPClient, error) {
+	if err := opts.validateAuth(); err != nil {
+		return nil, err
+	}
+	endpoint, allowHTTP, err := opts.normalizedEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	return &HTTPClient{
+		pl:      newPipeline(opts, allowHTTP),
+		base:    endpoint + "/face/" + APIVersion,
+		noRetry: noRetry(opts.retryOptions()),
+	}, nil
+}
+
+// Operation names, used in errors so a log line says which call failed.
+const (
+	opCreateLivenessSession              = "CreateLivenessSession"
+	opGetLivenessSessionResult           = "GetLivenessSessionResult"
+	opDeleteLivenessSession              = "DeleteLivenessSession"
+	opCreateLivenessWithVerifySession    = "CreateLivenessWithVerifySession"
+	opGetLivenessWithVerifySessionResult = "GetLivenessWithVerifySessionResult"
+	opDeleteLivenessWithVerifySession    = "DeleteLivenessWithVerifySession"
+	opGetSessionImage                    = "GetSessionImage"
+	opDetectFromSessionImageID           = "DetectFromSessionImageId"
+)
+
+// call describes one HTTP exchange.
+type call struct {
+	op          string
+	method      string
+	path        string // already escaped, relative to base, starting with "/"
+	query       url.Values
+	accept      string
+	body        []byte
+	contentType string
+	// isCreate marks session creates: transport failures after the connection was established
+	// are reported with ErrOutcomeUnknown.
+	isCreate bool
+}
+
+// resourcePath joins a collection and an escaped id. An empty, "." or ".." id is rejected
+// because it would address the collection or a parent path instead of a session.
+func resourcePath(op, collection, id string) (string, error) {
+	if id == "" || id == "." || id == ".." {
+		return "", fmt.Errorf("face %s: %w: id %q is not a valid path segment", op, ErrInvalidRequest, id)
+	}
+	return collection + "/" + url.PathEscape(id), nil
+}
+
+// do sends c through the pipeline and returns a 2xx response with its body downloaded, or an
+// error: *ResponseError for other statuses, *TransportError when no response arrived.
+func (h *HTTPClient) do(ctx context.Context, c call) (*http.Response, error) {
+	ctx, st := withSendState(ctx)
+	if c.method == http.MethodPost {
+		// Never replay a POST: a create that succeeded but whose answer was lost would leak a
+		// second session. The caller decides, with ErrOutcomeUnknown to guide it.
+		ctx = policy.WithRetryOptions(ctx, h.noRetry)
+	}
+	u := h.base + c.path
+	if len(c.query) > 0 {
+		u += "?" + c.query.Encode()
+	}
+	req, err := runtime.NewRequest(ctx, c.method, u)
+	if err != nil {
+		return nil, fmt.Errorf("face %s: building request: %w", c.op, err)
+	}
+	req.Raw().Header.Set("Accept", c.accept)
+	if c.body != nil {
+		if err := req.SetBody(streaming.NopCloser(bytes.NewReader(c.body)), c.contentType); err != nil {
+			return nil, fmt.Errorf("face %s: setting body: %w", c.op, err)
+		}
+	}
+	resp, err := h.pl.Do(req)
+	if err != nil {
+		return nil, classifyFailure(ctx, st, c, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, newResponseError(c.op, resp)
+	}
+	return resp, nil
+}
+
+// classifyFailure turns a pipeline error into the package's error shapes.
+func classifyFailure(ctx context.Context, st *sendState, c call, err error) error {
+	if IsCredentials(err) {
+		return fmt.Errorf("face %s: %w", c.op, err)
+	}
+	if !st.transportCalled.Load() && ctx.Err() == nil {
+		// A policy failed before anything was sent (e.g. a caller-supplied rate limiter).
+		return fmt.Errorf("face %s: %w", c.op, err)
+	}
+	return &TransportError{
+		Operation:      c.op,
+		OutcomeUnknown: c.isCreate && st.mayHaveReachedServer(err),
+		Err:            err,
+	}
+}
+
+// payload returns the downloaded body of a successful response.
+func payload(op string, resp *http.Response) ([]byte, error) {
+	b, err := runtime.Payload(resp)
+	if err != nil {
+		return nil, fmt.Errorf("face %s: reading response: %w", op, err)
+	}
+	return b, nil
+}
+
+// createDecodeFailure reports a 2xx create whose body cannot be used. The session exists but
+// its id is unknown, which for the caller is the same situation as a lost response.
+func createDecodeFailure(op string, err error) error {
+	return fmt.Errorf("face %s: %w: unusable 2xx response: %v", op, ErrOutcomeUnknown, err)
+}
+
+// acceptJSON is sent on every JSON operation; errors are JSON on all operations.
+const acceptJSON = "application/json"
+
+func trimmedCSV(values []string) string {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return strings.Join(out, ",")
+}
