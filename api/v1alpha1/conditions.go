@@ -1,0 +1,82 @@
+package v1alpha1
+
+// Condition types. Ready, Reconciling and Stalled follow kstatus, so kubectl wait, Flux and
+// Argo CD read a LivenessSession's health without custom code.
+const (
+	// ConditionReady is True when the cloud session exists and its token Secret is published.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the operator is still working towards Ready.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when progress needs a human: the spec, credentials or a
+	// conflicting Secret must be fixed.
+	ConditionStalled = "Stalled"
+	// ConditionCompleted is True once the end user's check has a final outcome; its reason is
+	// the outcome (Live, Spoof, Uncertain, Failed, Expired).
+	ConditionCompleted = "Completed"
+)
+
+// Condition reasons, CamelCase as metav1.Condition requires.
+const (
+	// ReasonSessionReady: the cloud session exists and its token Secret is published.
+	ReasonSessionReady = "SessionReady"
+	// ReasonCreating: the cloud session is being created.
+	ReasonCreating = "Creating"
+	// ReasonFaceRejected: Face refused the request as invalid; fix the spec.
+	ReasonFaceRejected = "FaceRejected"
+	// ReasonCredentialsRejected: Face answered 401/403; fix the endpoint or key.
+	ReasonCredentialsRejected = "CredentialsRejected"
+	// ReasonThrottled: Face answered 429; the operator waits for Retry-After.
+	ReasonThrottled = "Throttled"
+	// ReasonFaceUnavailable: Face failed transiently (5xx, timeout); the operator retries.
+	ReasonFaceUnavailable = "FaceUnavailable"
+	// ReasonCreateOutcomeUnknown: a create may have reached Face without its answer being
+	// recorded (a crash or lost response in the one unavoidable window); the session it may
+	// have made is unreachable and expires on its own. The operator creates a new one.
+	ReasonCreateOutcomeUnknown = "CreateOutcomeUnknown"
+	// ReasonSecretConflict: a Secret with the token Secret's name exists and is not owned by
+	// this resource; the operator leaves it alone.
+	ReasonSecretConflict = "SecretConflict"
+	// ReasonTokenSecretLost: the token Secret was deleted after publication; Face never hands
+	// the token out again, so the session must be recreated.
+	ReasonTokenSecretLost = "TokenSecretLost"
+	// ReasonSessionGone: Face no longer knows the session (it expired or was deleted outside
+	// the operator).
+	ReasonSessionGone = "SessionGone"
+	// ReasonDeleting: the resource is being deleted.
+	ReasonDeleting = "Deleting"
+	// ReasonWaitingForAttempt: the session is ready and no attempt has finished yet.
+	ReasonWaitingForAttempt = "WaitingForAttempt"
+)
+
+// Annotations the operator reads or writes on a LivenessSession.
+const (
+	// AnnotationCreatePending records, before the non-idempotent Face create is sent, that a
+	// create is under way. It is written with optimistic concurrency so two reconciles that
+	// both saw a stale object cannot both create.
+	AnnotationCreatePending = "face.liveness-operator.io/create-pending"
+	// AnnotationSyncRequestedAt lets the app server ask for an immediate result sync (its
+	// frontend told it the end user finished); the value is a timestamp.
+	AnnotationSyncRequestedAt = "face.liveness-operator.io/sync-requested-at"
+)
+
+// Token Secret contract: the keys, labels and annotations that consumers may rely on.
+const (
+	// SecretKeyAuthToken holds the session's auth token for the Face client SDK.
+	SecretKeyAuthToken = "authToken"
+	// SecretKeySessionID holds the Face session id.
+	SecretKeySessionID = "sessionId"
+	// SecretKeyExpiresAt holds the token's expiry time in RFC 3339.
+	SecretKeyExpiresAt = "expiresAt"
+	// SecretType is the type of token Secrets.
+	SecretType = "face.liveness-operator.io/auth-token"
+	// LabelManagedBy marks Secrets the operator manages; the operator caches only these.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of LabelManagedBy on the operator's Secrets.
+	ManagedByValue = "liveness-operator"
+	// LabelSessionName names the LivenessSession that owns a token Secret.
+	LabelSessionName = "face.liveness-operator.io/session-name"
+	// AnnotationSessionID carries the Face session id on the token Secret.
+	AnnotationSessionID = "face.liveness-operator.io/session-id"
+	// FinalizerName is the finalizer that deletes the cloud session before the resource goes.
+	FinalizerName = "face.liveness-operator.io/session"
+)

@@ -1,0 +1,254 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// OperationMode is the liveness operation mode of a Face session.
+// +kubebuilder:validation:Enum=Passive;PassiveActive
+type OperationMode string
+
+const (
+	// OperationModePassive is the only mode the Face mobile SDKs support.
+	OperationModePassive OperationMode = "Passive"
+	// OperationModePassiveActive is the mode Face recommends for the web SDK.
+	OperationModePassiveActive OperationMode = "PassiveActive"
+)
+
+// DeletionPolicy says what happens to the cloud session when the resource is deleted.
+// +kubebuilder:validation:Enum=Delete;Orphan
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete deletes the cloud session (revoking its token) with the resource.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan leaves the cloud session to expire on its own.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
+
+// LivenessSessionSpec describes the Face liveness session to create. A cloud session cannot
+// be changed once created, so every field except deletionPolicy is immutable.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.deviceCorrelationId) != (has(self.deviceCorrelationIdSetInClient) && self.deviceCorrelationIdSetInClient)",message="set exactly one of spec.deviceCorrelationId (a unique id of the end user's device) or spec.deviceCorrelationIdSetInClient: true (the client SDK supplies it)"
+// +kubebuilder:validation:XValidation:rule="has(self.deviceCorrelationId) == has(oldSelf.deviceCorrelationId) && (!has(self.deviceCorrelationId) || self.deviceCorrelationId == oldSelf.deviceCorrelationId)",message="spec.deviceCorrelationId is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="(has(self.deviceCorrelationIdSetInClient) && self.deviceCorrelationIdSetInClient) == (has(oldSelf.deviceCorrelationIdSetInClient) && oldSelf.deviceCorrelationIdSetInClient)",message="spec.deviceCorrelationIdSetInClient is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="(has(self.enableSessionImage) && self.enableSessionImage) == (has(oldSelf.enableSessionImage) && oldSelf.enableSessionImage)",message="spec.enableSessionImage is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="has(self.livenessModelVersion) == has(oldSelf.livenessModelVersion) && (!has(self.livenessModelVersion) || self.livenessModelVersion == oldSelf.livenessModelVersion)",message="spec.livenessModelVersion is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="has(self.tokenSecretName) == has(oldSelf.tokenSecretName) && (!has(self.tokenSecretName) || self.tokenSecretName == oldSelf.tokenSecretName)",message="spec.tokenSecretName is immutable: the token was published under the first name; delete and recreate the LivenessSession"
+type LivenessSessionSpec struct {
+	// OperationMode is the Face liveness operation mode. Passive is the only mode the mobile
+	// SDKs support; PassiveActive is recommended for the web SDK.
+	// +kubebuilder:default=Passive
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.operationMode is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
+	// +optional
+	OperationMode OperationMode `json:"operationMode,omitempty"`
+
+	// DeviceCorrelationID identifies the end user's device; Face uses it for rate limiting and
+	// anti-hammering. Set it, or set deviceCorrelationIdSetInClient, not both.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	DeviceCorrelationID string `json:"deviceCorrelationId,omitempty"`
+
+	// DeviceCorrelationIDSetInClient says the client SDK supplies the device correlation id.
+	// +optional
+	DeviceCorrelationIDSetInClient bool `json:"deviceCorrelationIdSetInClient,omitempty"`
+
+	// EnableSessionImage asks Face to store the session image, so that attempts report a
+	// sessionImageId usable with follow-up face operations (biometric data: off by default).
+	// +optional
+	EnableSessionImage bool `json:"enableSessionImage,omitempty"`
+
+	// LivenessModelVersion pins the Face liveness model (for example 2024-11-15); Face picks
+	// the latest when it is empty.
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	// +optional
+	LivenessModelVersion string `json:"livenessModelVersion,omitempty"`
+
+	// AuthTokenTimeToLiveInSeconds is the lifetime of the session's auth token, 60 to 86400.
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=60
+	// +kubebuilder:validation:Maximum=86400
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.authTokenTimeToLiveInSeconds is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
+	// +optional
+	AuthTokenTimeToLiveInSeconds int32 `json:"authTokenTimeToLiveInSeconds,omitempty"`
+
+	// TokenSecretName names the Secret, in the resource's namespace, that receives the auth
+	// token. It defaults to the resource's own name.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	TokenSecretName string `json:"tokenSecretName,omitempty"`
+
+	// DeletionPolicy says whether deleting the resource deletes the cloud session (Delete, the
+	// default) or leaves it to expire (Orphan). It may change at any time.
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// Outcome is the consumer-facing summary of the end user's liveness check.
+type Outcome string
+
+const (
+	// OutcomePending means no attempt has finished yet and the token is still valid.
+	OutcomePending Outcome = "Pending"
+	// OutcomeLive means the latest attempt found a real face.
+	OutcomeLive Outcome = "Live"
+	// OutcomeSpoof means the latest attempt found a spoofed face.
+	OutcomeSpoof Outcome = "Spoof"
+	// OutcomeUncertain means Face could not decide.
+	OutcomeUncertain Outcome = "Uncertain"
+	// OutcomeFailed means the latest attempt ended with an error (for example a masked face).
+	OutcomeFailed Outcome = "Failed"
+	// OutcomeExpired means the token expired before any attempt finished.
+	OutcomeExpired Outcome = "Expired"
+)
+
+// FaceRectangle is a face's bounding box in pixels.
+type FaceRectangle struct {
+	// Top is the distance from the image's top edge.
+	Top int32 `json:"top"`
+	// Left is the distance from the image's left edge.
+	Left int32 `json:"left"`
+	// Width of the box.
+	Width int32 `json:"width"`
+	// Height of the box.
+	Height int32 `json:"height"`
+}
+
+// LivenessAttempt is one end-user attempt as Face reported it.
+type LivenessAttempt struct {
+	// AttemptID is Face's attempt number, from 1.
+	AttemptID int32 `json:"attemptId"`
+	// Status is the attempt's state (NotStarted, Running, Succeeded, Failed, Canceled).
+	Status string `json:"status"`
+	// LivenessDecision is Face's decision, lowercased: realface, spoofface or uncertain.
+	// +optional
+	LivenessDecision string `json:"livenessDecision,omitempty"`
+	// Digest is the server-side digest of the attempt; a client digest that differs means the
+	// result must not be trusted.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+	// SessionImageID identifies the stored session image (when enableSessionImage is set).
+	// +optional
+	SessionImageID string `json:"sessionImageId,omitempty"`
+	// FaceRectangle is where Face found the face in the color image.
+	// +optional
+	FaceRectangle *FaceRectangle `json:"faceRectangle,omitempty"`
+	// ErrorCode is Face's error code when the attempt failed (for example FaceWithMaskDetected).
+	// +optional
+	ErrorCode string `json:"errorCode,omitempty"`
+	// ErrorMessage is Face's message when the attempt failed.
+	// +optional
+	ErrorMessage string `json:"errorMessage,omitempty"`
+}
+
+// LivenessSessionStatus is the observed state of the cloud session and its token Secret.
+type LivenessSessionStatus struct {
+	// ObservedGeneration is the generation whose spec has been fully acted on.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// SessionID is the Face session id.
+	// +optional
+	SessionID string `json:"sessionId,omitempty"`
+
+	// SessionStatus is the session's state as Face reports it.
+	// +optional
+	SessionStatus string `json:"sessionStatus,omitempty"`
+
+	// ModelVersion is the liveness model Face used.
+	// +optional
+	ModelVersion string `json:"modelVersion,omitempty"`
+
+	// CreatedAt is when the cloud session was created.
+	// +optional
+	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+
+	// AuthTokenExpiresAt is when the session's auth token stops working.
+	// +optional
+	AuthTokenExpiresAt *metav1.Time `json:"authTokenExpiresAt,omitempty"`
+
+	// TokenSecretName is the Secret that holds the auth token.
+	// +optional
+	TokenSecretName string `json:"tokenSecretName,omitempty"`
+
+	// Attempts are the end user's attempts, as Face reported them.
+	// +optional
+	// +listType=map
+	// +listMapKey=attemptId
+	Attempts []LivenessAttempt `json:"attempts,omitempty"`
+
+	// Outcome summarises the latest attempt: Pending, Live, Spoof, Uncertain, Failed or Expired.
+	// +optional
+	Outcome Outcome `json:"outcome,omitempty"`
+
+	// LivenessDecision is the latest attempt's decision (realface, spoofface, uncertain).
+	// +optional
+	LivenessDecision string `json:"livenessDecision,omitempty"`
+
+	// CompletedAt is when the outcome became final.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+
+	// UnconfirmedCreates counts creates whose outcome the operator could not know (a crash or a
+	// lost answer in the window between Face creating a session and the operator recording
+	// it). Each such session is unreachable and expires with its token; the operator created
+	// a replacement.
+	// +optional
+	UnconfirmedCreates int32 `json:"unconfirmedCreates,omitempty"`
+
+	// Conditions follow kstatus: Ready (session exists and its token is published),
+	// Reconciling, Stalled, and Completed (the end user's check has a final outcome).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// LivenessSession is one Azure AI Face liveness session: the operator creates it in Face,
+// publishes its auth token in a Secret, follows its result and deletes it with the resource.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=liveness,categories=face
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.sessionStatus`
+// +kubebuilder:printcolumn:name="Outcome",type=string,JSONPath=`.status.outcome`
+// +kubebuilder:printcolumn:name="Decision",type=string,JSONPath=`.status.livenessDecision`
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.tokenSecretName`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type LivenessSession struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired session.
+	Spec LivenessSessionSpec `json:"spec"`
+	// Status is the observed session.
+	// +optional
+	Status LivenessSessionStatus `json:"status,omitempty"`
+}
+
+// TokenSecretNameOrDefault is the name of the token Secret: spec.tokenSecretName or the
+// resource's own name.
+func (s *LivenessSession) TokenSecretNameOrDefault() string {
+	if s.Spec.TokenSecretName != "" {
+		return s.Spec.TokenSecretName
+	}
+	return s.Name
+}
+
+// +kubebuilder:object:root=true
+
+// LivenessSessionList is a list of LivenessSessions.
+type LivenessSessionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the sessions.
+	Items []LivenessSession `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&LivenessSession{}, &LivenessSessionList{})
+}

@@ -1,0 +1,120 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/face"
+)
+
+// cloudSession is the part of a Face liveness session the controller acts on, the same for
+// plain sessions and sessions with verification. AuthToken is set only on a create's answer:
+// Face never hands the token out again.
+type cloudSession struct {
+	ID           string
+	AuthToken    string
+	Status       string
+	ModelVersion string
+	Attempts     []facev1.LivenessAttempt
+}
+
+// createRequest translates a LivenessSession spec into Face's create body.
+func createRequest(ls *facev1.LivenessSession) face.CreateLivenessSessionRequest {
+	ttl := ls.Spec.AuthTokenTimeToLiveInSeconds
+	if ttl == 0 {
+		ttl = defaultTokenTTLSeconds
+	}
+	req := face.CreateLivenessSessionRequest{
+		LivenessOperationMode:        face.LivenessOperationMode(operationModeOrDefault(ls)),
+		DeviceCorrelationID:          ls.Spec.DeviceCorrelationID,
+		LivenessModelVersion:         ls.Spec.LivenessModelVersion,
+		AuthTokenTimeToLiveInSeconds: &ttl,
+	}
+	if ls.Spec.DeviceCorrelationIDSetInClient {
+		req.DeviceCorrelationIDSetInClient = &ls.Spec.DeviceCorrelationIDSetInClient
+	}
+	if ls.Spec.EnableSessionImage {
+		req.EnableSessionImage = &ls.Spec.EnableSessionImage
+	}
+	return req
+}
+
+// defaultTokenTTLSeconds is Face's default token lifetime, used when the spec was stored
+// without the CRD default (for example by a client that bypassed defaulting in tests).
+const defaultTokenTTLSeconds int32 = 600
+
+func operationModeOrDefault(ls *facev1.LivenessSession) facev1.OperationMode {
+	if ls.Spec.OperationMode == "" {
+		return facev1.OperationModePassive
+	}
+	return ls.Spec.OperationMode
+}
+
+// createCloudSession creates the Face session described by the spec. It is not idempotent:
+// callers must have recorded the create-pending claim first.
+func createCloudSession(ctx context.Context, fc face.Client, ls *facev1.LivenessSession) (*cloudSession, error) {
+	s, err := fc.CreateLivenessSession(ctx, createRequest(ls))
+	if err != nil {
+		return nil, err
+	}
+	return fromLivenessSession(s), nil
+}
+
+// getCloudSession reads the session's current state and results.
+func getCloudSession(ctx context.Context, fc face.Client, ls *facev1.LivenessSession) (*cloudSession, error) {
+	s, err := fc.GetLivenessSessionResult(ctx, ls.Status.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	return fromLivenessSession(s), nil
+}
+
+// deleteCloudSession deletes the session, revoking its token. A session Face no longer knows
+// counts as deleted.
+func deleteCloudSession(ctx context.Context, fc face.Client, sessionID string) error {
+	if err := fc.DeleteLivenessSession(ctx, sessionID); err != nil && !face.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func fromLivenessSession(s *face.LivenessSession) *cloudSession {
+	out := &cloudSession{
+		ID:           s.SessionID,
+		AuthToken:    s.AuthToken,
+		Status:       string(s.Status),
+		ModelVersion: s.ModelVersion,
+	}
+	for _, a := range s.Results.Attempts {
+		out.Attempts = append(out.Attempts, attemptStatus(a.AttemptID, string(a.AttemptStatus), a.Result, a.Error))
+	}
+	return out
+}
+
+// attemptStatus converts one Face attempt into its status form. Decisions are lowercased
+// because Face's own examples spell them both realface and realFace.
+func attemptStatus(id int32, status string, result *face.LivenessResult, ferr *face.LivenessError) facev1.LivenessAttempt {
+	a := facev1.LivenessAttempt{AttemptID: id, Status: status}
+	if result != nil {
+		a.LivenessDecision = strings.ToLower(string(result.LivenessDecision))
+		a.Digest = result.Digest
+		a.SessionImageID = result.SessionImageID
+		a.FaceRectangle = rectangle(result.Targets.Color.FaceRectangle)
+	}
+	if ferr != nil {
+		a.ErrorCode = ferr.Code
+		a.ErrorMessage = ferr.Message
+		if a.FaceRectangle == nil {
+			a.FaceRectangle = rectangle(ferr.Targets.Color.FaceRectangle)
+		}
+	}
+	return a
+}
+
+func rectangle(r face.FaceRectangle) *facev1.FaceRectangle {
+	if r == (face.FaceRectangle{}) {
+		return nil
+	}
+	return &facev1.FaceRectangle{Top: r.Top, Left: r.Left, Width: r.Width, Height: r.Height}
+}

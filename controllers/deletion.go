@@ -1,0 +1,112 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/face"
+)
+
+// sessionLifetime is how long Face keeps a session after creating it. After that the session
+// is certainly gone, so a finalizer that cannot reach Face may be released.
+const sessionLifetime = 48 * time.Hour
+
+// reconcileDelete deletes the cloud session (policy Delete) and then removes the finalizer; the
+// token Secret goes with its owner by garbage collection. Face answering 404 counts as done.
+// A session recorded only in the token Secret (a create whose id never reached status) is found
+// there. Throttling and transient failures are retried without removing the finalizer. Rejected
+// credentials hold the finalizer too, until the session has certainly expired (48 h after
+// creation, or earlier once its token has expired and its outcome is final): then the finalizer
+// is released with a Warning event, so a lost key cannot pin resources forever.
+func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
+		return ctrl.Result{}, nil
+	}
+	if ls.Spec.DeletionPolicy != facev1.DeletionPolicyOrphan {
+		id, err := r.sessionIDForDeletion(ctx, ls)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if id != "" {
+			if res, done := r.deleteOrRetry(ctx, ls, fc, id); !done {
+				return res, nil
+			}
+		}
+	}
+	base := ls.DeepCopy()
+	controllerutil.RemoveFinalizer(ls, facev1.FinalizerName)
+	if err := r.patchMetadata(ctx, ls, base); err != nil && !apierrors.IsNotFound(err) {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("remove finalizer: %w", err)
+	}
+	r.polls.forget(ls.UID)
+	return ctrl.Result{}, nil
+}
+
+// sessionIDForDeletion is the session to delete: the one in status, else one recorded only in
+// this resource's token Secret. A claim with neither means the create's outcome is unknown;
+// that is reported and there is nothing to delete.
+func (r *LivenessSessionReconciler) sessionIDForDeletion(ctx context.Context, ls *facev1.LivenessSession) (string, error) {
+	if ls.Status.SessionID != "" {
+		return ls.Status.SessionID, nil
+	}
+	secret, err := r.lookupTokenSecret(ctx, ls)
+	if err != nil {
+		return "", err
+	}
+	if secret != nil && ownsSecret(ls, secret) {
+		if id, _, ok := sessionFromSecret(secret); ok {
+			return id, nil
+		}
+	}
+	if _, pending := ls.Annotations[facev1.AnnotationCreatePending]; pending {
+		r.reportCreateOutcomeUnknown(ls, "the resource was deleted while a create was interrupted")
+	}
+	return "", nil
+}
+
+// deleteOrRetry deletes the cloud session. It returns done=true when the session is gone (or
+// certainly expired); otherwise it sets the conditions for the failure and the requeue.
+func (r *LivenessSessionReconciler) deleteOrRetry(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, id string) (ctrl.Result, bool) {
+	err := deleteCloudSession(ctx, fc, id)
+	if err == nil {
+		return ctrl.Result{}, true
+	}
+	now := r.Clock.Now()
+	if face.IsCredentials(err) && certainlyExpired(ls, now) {
+		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, "FinalizerReleased", "Delete",
+			"Face rejected the credentials; session %s has certainly expired, so the finalizer is released without a delete", id)
+		return ctrl.Result{}, true
+	}
+	res := onFaceError(ls, "delete", err, now)
+	if face.IsInvalidRequest(err) {
+		// Face will not delete it and says why; retrying the same call would not help, but the
+		// resource must not be pinned: the session expires on its own.
+		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, "FinalizerReleased", "Delete",
+			"Face refused to delete session %s (%s); the finalizer is released and the session expires on its own", id, describeFaceError(err))
+		return ctrl.Result{}, true
+	}
+	return res, false
+}
+
+// certainlyExpired says whether Face has certainly forgotten the session or it can no longer
+// change: 48 h after creation, or once its token has expired and its outcome is final.
+func certainlyExpired(ls *facev1.LivenessSession, now time.Time) bool {
+	if ls.Status.CreatedAt != nil && now.After(ls.Status.CreatedAt.Add(sessionLifetime)) {
+		return true
+	}
+	if ls.Status.CreatedAt == nil {
+		// Never recorded: its age is bounded by the resource's.
+		return now.After(ls.CreationTimestamp.Add(sessionLifetime))
+	}
+	return isFinal(ls.Status.Outcome) && ls.Status.AuthTokenExpiresAt != nil && now.After(ls.Status.AuthTokenExpiresAt.Time)
+}

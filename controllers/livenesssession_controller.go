@@ -1,0 +1,190 @@
+// Package controllers holds the LivenessSession reconciler: one file per concern (the cloud
+// session and its crash-safe create, the token Secret, result sync, deletion) and the pure
+// status functions they share.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+)
+
+// conflictRetry is the wait after an optimistic-concurrency conflict: the object changed under
+// us, so the reconcile starts over from the newer version shortly.
+const conflictRetry = 100 * time.Millisecond
+
+// LivenessSessionReconciler reconciles LivenessSession objects with Azure AI Face.
+type LivenessSessionReconciler struct {
+	// Client reads from the manager's cache (LivenessSessions, and only the operator's own
+	// labelled Secrets) and writes to the API server.
+	Client client.Client
+	// APIReader reads straight from the API server: used to confirm that a Secret name is free
+	// (foreign Secrets are not cached) before a cloud session is created.
+	APIReader client.Reader
+	// Face picks the Face client for a session.
+	Face FaceClientResolver
+	// Events records Kubernetes events, on transitions only.
+	Events events.EventRecorder
+	// Clock is injectable so tests can move time (token expiry, poll schedule).
+	Clock clock.PassiveClock
+	// Metrics are the operator's Prometheus metrics.
+	Metrics *Metrics
+	// MaxConcurrentReconciles is the number of parallel workers (default 16).
+	MaxConcurrentReconciles int
+
+	polls *pollTracker
+}
+
+// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions/status,verbs=get;patch
+// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one LivenessSession towards its cloud session: the session created once and
+// its token published (Ready), then its result followed until final (Completed), and the cloud
+// session deleted before the resource goes. Status is written once, at the end, by one patch
+// with optimistic concurrency; only the create claim and the finalizer are written earlier,
+// because durability demands it. Requeues use RequeueAfter from the session's own clock.
+func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	ls := &facev1.LivenessSession{}
+	if err := r.Client.Get(ctx, req.NamespacedName, ls); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sessionId", ls.Status.SessionID))
+
+	original := ls.Status.DeepCopy()
+	defer func() {
+		result, err = r.patchStatus(ctx, ls, original, result, err)
+	}()
+
+	fc, err := r.Face.ClientFor(ctx, ls)
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("pick Face client: %w", err)
+	}
+	if !ls.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, ls, fc)
+	}
+	if ls.Status.SessionID != "" && !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
+		// Someone removed the finalizer of a live session: put it back so deletion still
+		// deletes the cloud session.
+		if err := r.addFinalizer(ctx, ls); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	result, err = r.reconcileCloudSession(ctx, ls, fc)
+	if err != nil || !isReady(ls) {
+		return result, err
+	}
+	return r.syncResult(ctx, ls, fc)
+}
+
+// addFinalizer adds the finalizer in a write of its own.
+func (r *LivenessSessionReconciler) addFinalizer(ctx context.Context, ls *facev1.LivenessSession) error {
+	base := ls.DeepCopy()
+	controllerutil.AddFinalizer(ls, facev1.FinalizerName)
+	if err := r.patchMetadata(ctx, ls, base); err != nil {
+		return fmt.Errorf("add finalizer: %w", err)
+	}
+	return nil
+}
+
+// patchStatus writes status if it changed, with optimistic concurrency so a reconcile that
+// worked from a stale copy can never overwrite newer status. On a conflict the reconcile is
+// retried shortly, and the session's poll is forgotten so what it learned is fetched again.
+func (r *LivenessSessionReconciler) patchStatus(ctx context.Context, ls *facev1.LivenessSession, original *facev1.LivenessSessionStatus, result ctrl.Result, err error) (ctrl.Result, error) {
+	if equality.Semantic.DeepEqual(*original, ls.Status) {
+		return result, err
+	}
+	base := ls.DeepCopy()
+	base.Status = *original
+	perr := r.Client.Status().Patch(ctx, ls, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	switch {
+	case perr == nil, apierrors.IsNotFound(perr):
+		return result, err
+	case apierrors.IsConflict(perr):
+		r.polls.forget(ls.UID)
+		return ctrl.Result{RequeueAfter: conflictRetry}, err
+	default:
+		return result, errors.Join(err, fmt.Errorf("patch status: %w", perr))
+	}
+}
+
+// SetupWithManager registers the reconciler: it watches LivenessSessions (ignoring updates that
+// touch only status, which the reconciler itself writes) and the token Secrets they own.
+func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.Metrics == nil {
+		r.Metrics = NewMetrics(nil)
+	}
+	if r.MaxConcurrentReconciles <= 0 {
+		r.MaxConcurrentReconciles = 16
+	}
+	r.polls = newPollTracker()
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&facev1.LivenessSession{}, builder.WithPredicates(notStatusOnly{})).
+		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.Funcs{
+			// The Secret is immutable; only its deletion matters (TokenSecretLost).
+			CreateFunc: func(event.CreateEvent) bool { return false },
+			UpdateFunc: func(event.UpdateEvent) bool { return false },
+		})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		Named("livenesssession").
+		Complete(r)
+}
+
+// notStatusOnly passes every event except an update that changed nothing but status or the
+// create-pending claim. The reconciler writes both itself and has already acted on what it
+// wrote; had its own claim release triggered a reconcile, that reconcile would skip the wait
+// (Retry-After, backoff) the releasing one asked for. Other metadata changes (the
+// sync-requested-at annotation, deletion, finalizers) and spec changes still pass.
+type notStatusOnly struct {
+	predicate.Funcs
+}
+
+// Update passes the update unless only status (or nothing) changed.
+func (notStatusOnly) Update(e event.UpdateEvent) bool {
+	oldObj, okOld := e.ObjectOld.(*facev1.LivenessSession)
+	newObj, okNew := e.ObjectNew.(*facev1.LivenessSession)
+	if !okOld || !okNew {
+		return true
+	}
+	return oldObj.Generation != newObj.Generation ||
+		!equality.Semantic.DeepEqual(withoutClaim(oldObj.Annotations), withoutClaim(newObj.Annotations)) ||
+		!equality.Semantic.DeepEqual(oldObj.Labels, newObj.Labels) ||
+		!equality.Semantic.DeepEqual(oldObj.Finalizers, newObj.Finalizers) ||
+		!oldObj.DeletionTimestamp.Equal(newObj.DeletionTimestamp)
+}
+
+// withoutClaim is a copy of the annotations without the operator's create-pending claim.
+func withoutClaim(annotations map[string]string) map[string]string {
+	if _, ok := annotations[facev1.AnnotationCreatePending]; !ok {
+		return annotations
+	}
+	out := make(map[string]string, len(annotations))
+	for k, v := range annotations {
+		if k != facev1.AnnotationCreatePending {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,62 @@
+package controllers
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// pollTracker remembers, in memory, when each session's result was last read from Face and
+// which sync request that read answered. It keeps unchanged polls from costing a status write
+// (nothing about polling is stored in status) and keeps reconciles triggered by unrelated
+// events from polling off schedule. After a restart it is empty, which costs at most one extra
+// poll per open session.
+type pollTracker struct {
+	mu    sync.Mutex
+	polls map[types.UID]pollRecord
+}
+
+// pollRecord is what is known of a session's last poll.
+type pollRecord struct {
+	at time.Time
+	// syncRequest is the sync-requested-at value in force at that poll. A different value means
+	// a new request. Values are compared, not times, so clock skew between the app server that
+	// writes the annotation and the operator cannot hide a request.
+	syncRequest string
+}
+
+func newPollTracker() *pollTracker {
+	return &pollTracker{polls: map[types.UID]pollRecord{}}
+}
+
+// lastPoll returns the session's last poll, and whether one is known.
+func (p *pollTracker) lastPoll(uid types.UID) (pollRecord, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r, ok := p.polls[uid]
+	return r, ok
+}
+
+// record notes a poll (or the session's creation, which starts its schedule) and the sync
+// request it answers.
+func (p *pollTracker) record(uid types.UID, at time.Time, syncRequest string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.polls[uid] = pollRecord{at: at, syncRequest: syncRequest}
+}
+
+// forget drops a session: its outcome is final, it is gone, or what its last poll learned was
+// not saved (so the next reconcile polls again at once).
+func (p *pollTracker) forget(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.polls, uid)
+}
+
+// len is the number of sessions tracked.
+func (p *pollTracker) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.polls)
+}

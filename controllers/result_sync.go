@@ -1,0 +1,72 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/face"
+)
+
+// syncResult follows the end user's check and owns the Completed condition and the outcome
+// fields. It polls Face on the session's own schedule (nextPollAt), or at once when the app
+// server annotated the resource with sync-requested-at after the last poll, and stops for good
+// once the outcome is final. Polls that learn nothing new write nothing. It requeues for the
+// next scheduled poll; a throttled poll waits for Face's Retry-After.
+func (r *LivenessSessionReconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+	if isFinal(ls.Status.Outcome) || ls.Status.CreatedAt == nil || ls.Status.AuthTokenExpiresAt == nil {
+		r.polls.forget(ls.UID)
+		return ctrl.Result{}, nil
+	}
+	now := r.Clock.Now()
+	created, expires := ls.Status.CreatedAt.Time, ls.Status.AuthTokenExpiresAt.Time
+	request := ls.Annotations[facev1.AnnotationSyncRequestedAt]
+	last, known := r.polls.lastPoll(ls.UID)
+	if known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)) {
+		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil
+	}
+
+	obs, err := getCloudSession(ctx, fc, ls)
+	r.polls.record(ls.UID, now, request)
+	if err != nil {
+		return r.onPollError(ctx, ls, err, now)
+	}
+	applyObservation(ls, obs, now)
+	if isFinal(ls.Status.Outcome) {
+		r.polls.forget(ls.UID)
+		r.Metrics.SessionsCompleted.WithLabelValues(string(ls.Status.Outcome)).Inc()
+		r.Events.Eventf(ls, nil, corev1.EventTypeNormal, "Completed", "SyncResult",
+			"liveness outcome %s", ls.Status.Outcome)
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: nextPollAt(created, expires, now).Sub(now)}, nil
+}
+
+// onPollError handles a failed result poll. A failed poll does not make the session less ready
+// (it exists and its token is published), so Ready is left alone; the poll is retried on
+// schedule, or after Face's Retry-After. A session Face no longer knows cannot produce a result:
+// the outcome becomes Expired if its token had expired, otherwise the loss is reported as
+// Stalled (SessionGone), since someone deleted it outside the operator.
+func (r *LivenessSessionReconciler) onPollError(ctx context.Context, ls *facev1.LivenessSession, err error, now time.Time) (ctrl.Result, error) {
+	if face.IsNotFound(err) {
+		r.polls.forget(ls.UID)
+		if !now.Before(ls.Status.AuthTokenExpiresAt.Time) {
+			setOutcome(ls, facev1.OutcomeExpired, now)
+			return ctrl.Result{}, nil
+		}
+		r.stall(ls, facev1.ReasonSessionGone, fmt.Sprintf(
+			"Face no longer knows session %s; it was deleted outside the operator; recreate the LivenessSession", ls.Status.SessionID))
+		return ctrl.Result{}, nil
+	}
+	log.FromContext(ctx).Info("result poll failed; retrying", "error", describeFaceError(err))
+	next := nextPollAt(ls.Status.CreatedAt.Time, ls.Status.AuthTokenExpiresAt.Time, now).Sub(now)
+	if face.IsThrottled(err) {
+		next = max(face.RetryAfter(err), retryMin)
+	}
+	return ctrl.Result{RequeueAfter: next}, nil
+}

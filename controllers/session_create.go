@@ -1,0 +1,259 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/face"
+)
+
+// outcomeUnknownPause is how long the operator waits, after reporting a create whose outcome
+// is unknown, before it creates a replacement session. The pause lets the CreateOutcomeUnknown
+// reason reach status, so the incident is visible there and not only in events and metrics.
+const outcomeUnknownPause = time.Second
+
+// reconcileCloudSession makes sure the cloud session exists and its token Secret is published,
+// and owns the Ready condition while it does. It never creates a second session for a resource:
+//
+//   - a session id in status: the session exists; only the token Secret is checked;
+//   - no id, but a token Secret owned by this resource: a previous reconcile created the session
+//     and died before recording it; the session is adopted from the Secret;
+//   - no id, a foreign Secret with that name: Stalled (SecretConflict); nothing is created;
+//   - no id, no Secret: the session is created (createSession), unless Face already rejected
+//     the create for this generation: the spec is immutable, so the same request would fail
+//     again (Stalled, FaceRejected, stays until the resource is recreated).
+func (r *LivenessSessionReconciler) reconcileCloudSession(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+	if ls.Status.SessionID == "" && rejectedThisGeneration(ls) {
+		return ctrl.Result{}, nil
+	}
+	secret, err := r.lookupTokenSecret(ctx, ls)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if ls.Status.SessionID != "" {
+		r.checkTokenSecret(ls, secret)
+		return ctrl.Result{}, nil
+	}
+	if secret != nil {
+		r.adoptFromSecret(ctx, ls, secret)
+		if hasReason(ls, facev1.ConditionStalled, facev1.ReasonSecretConflict) {
+			// Foreign Secrets are not watched: look again later in case it was removed.
+			return ctrl.Result{RequeueAfter: secretConflictRecheck}, nil
+		}
+		return ctrl.Result{}, nil
+	}
+	return r.createSession(ctx, ls, fc)
+}
+
+// secretConflictRecheck is how often a name taken by a foreign Secret is checked again.
+const secretConflictRecheck = time.Minute
+
+// rejectedThisGeneration says whether Face rejected the create of this very spec.
+func rejectedThisGeneration(ls *facev1.LivenessSession) bool {
+	c := meta.FindStatusCondition(ls.Status.Conditions, facev1.ConditionStalled)
+	return c != nil && c.Status == metav1.ConditionTrue && c.Reason == facev1.ReasonFaceRejected && c.ObservedGeneration == ls.Generation
+}
+
+// checkTokenSecret keeps Ready true while the published token Secret is in place. A deleted
+// token Secret cannot be rebuilt (Face never returns the token again): while the token could
+// still be used that is reported as Stalled (TokenSecretLost); after expiry or a final outcome
+// nobody needs the token and the loss is ignored.
+func (r *LivenessSessionReconciler) checkTokenSecret(ls *facev1.LivenessSession, secret *corev1.Secret) {
+	tokenUseless := isFinal(ls.Status.Outcome) ||
+		(ls.Status.AuthTokenExpiresAt != nil && !r.Clock.Now().Before(ls.Status.AuthTokenExpiresAt.Time))
+	switch {
+	case secret != nil && ownsSecret(ls, secret), tokenUseless:
+		setReady(ls)
+	case secret == nil:
+		r.stall(ls, facev1.ReasonTokenSecretLost, fmt.Sprintf(
+			"token Secret %q was deleted; Face never returns a session's token again, so recreate the LivenessSession",
+			ls.TokenSecretNameOrDefault()))
+	default:
+		r.stall(ls, facev1.ReasonSecretConflict, secretConflictMessage(secret.Name))
+	}
+}
+
+// adoptFromSecret records a session that was created and published by an earlier reconcile
+// that died before writing status. A Secret of that name that this resource does not own is
+// left alone and reported as Stalled (SecretConflict).
+func (r *LivenessSessionReconciler) adoptFromSecret(ctx context.Context, ls *facev1.LivenessSession, secret *corev1.Secret) {
+	if !ownsSecret(ls, secret) {
+		r.stall(ls, facev1.ReasonSecretConflict, secretConflictMessage(secret.Name))
+		return
+	}
+	id, expiresAt, ok := sessionFromSecret(secret)
+	if !ok {
+		r.stall(ls, facev1.ReasonTokenSecretLost, fmt.Sprintf(
+			"token Secret %q has no session id or expiry; recreate the LivenessSession", secret.Name))
+		return
+	}
+	log.FromContext(ctx).Info("adopted a cloud session recorded only in its token Secret", "sessionId", id)
+	r.recordSession(ls, &cloudSession{ID: id, Status: "NotStarted"}, secret.CreationTimestamp.Time, expiresAt)
+}
+
+// createSession creates the cloud session and publishes its token, crash-safely:
+//
+//  1. claim: the create-pending annotation (and the finalizer) are written with optimistic
+//     concurrency, so a reconcile working from a stale cache fails here instead of creating;
+//  2. the Face create call (never retried automatically);
+//  3. the token Secret: the first durable record of the session (token, id, expiry);
+//  4. the session id in status, by the deferred status patch.
+//
+// A crash after 3 is healed by adoptFromSecret. A crash between 2 and 3 (the cloud answered,
+// nothing was written) is the one unavoidable window: the next reconcile finds the claim with
+// no session, reports it (reportCreateOutcomeUnknown) and creates a replacement; the lost
+// session cannot be reached without its id and expires with its token.
+func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+	if _, pending := ls.Annotations[facev1.AnnotationCreatePending]; pending {
+		r.reportCreateOutcomeUnknown(ls, "an earlier create was interrupted before its session was recorded")
+		if err := r.releaseCreateClaim(ctx, ls); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{RequeueAfter: outcomeUnknownPause}, nil
+	}
+
+	now := r.Clock.Now()
+	if err := r.claimCreate(ctx, ls, now); err != nil {
+		if apierrors.IsConflict(err) {
+			// A newer version exists: act on it, not on this stale copy.
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("claim create: %w", err)
+	}
+
+	s, err := createCloudSession(ctx, fc, ls)
+	if err != nil {
+		if errors.Is(err, face.ErrOutcomeUnknown) {
+			r.reportCreateOutcomeUnknown(ls, "the create request got no answer after it was sent")
+		}
+		if rerr := r.releaseCreateClaim(ctx, ls); rerr != nil {
+			return ctrl.Result{}, rerr
+		}
+		if errors.Is(err, face.ErrOutcomeUnknown) {
+			return ctrl.Result{RequeueAfter: max(outcomeUnknownPause, face.RetryAfter(err))}, nil
+		}
+		return onFaceError(ls, "create", err, now), nil
+	}
+
+	// The token's life began when Face created the session, between now and the answer:
+	// stamping the earlier time never tells a consumer a dead token is still valid.
+	expiresAt := now.Add(time.Duration(createRequestTTL(ls)) * time.Second)
+	if err := r.Client.Create(ctx, tokenSecretFor(ls, s, expiresAt)); err != nil {
+		return r.onTokenSecretCreateFailed(ctx, ls, fc, s, err)
+	}
+	r.Metrics.SessionsCreated.Inc()
+	r.recordSession(ls, s, now, expiresAt)
+	r.Events.Eventf(ls, nil, corev1.EventTypeNormal, "SessionCreated", "Create",
+		"created Face session %s; token published in Secret %s", s.ID, ls.TokenSecretNameOrDefault())
+	return ctrl.Result{}, nil
+}
+
+// onTokenSecretCreateFailed handles a token Secret that could not be written after the cloud
+// session was created. Without the Secret the token is lost, so the new session is deleted
+// (best effort) rather than leaked. A Secret that appeared in the meantime is then handled
+// like any existing Secret: adopted if this resource owns it, reported as a conflict if not.
+func (r *LivenessSessionReconciler) onTokenSecretCreateFailed(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, s *cloudSession, err error) (ctrl.Result, error) {
+	if derr := deleteCloudSession(ctx, fc, s.ID); derr != nil {
+		r.reportCreateOutcomeUnknown(ls, "the token Secret could not be written and the new session could not be deleted")
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		_ = r.releaseCreateClaim(ctx, ls)
+		return ctrl.Result{}, fmt.Errorf("create token Secret: %w", err)
+	}
+	if rerr := r.releaseCreateClaim(ctx, ls); rerr != nil {
+		return ctrl.Result{}, rerr
+	}
+	secret, lerr := r.lookupTokenSecret(ctx, ls)
+	if lerr != nil || secret == nil {
+		return ctrl.Result{RequeueAfter: conflictRetry}, lerr
+	}
+	r.adoptFromSecret(ctx, ls, secret)
+	return ctrl.Result{}, nil
+}
+
+// createRequestTTL is the token lifetime the create asked for.
+func createRequestTTL(ls *facev1.LivenessSession) int32 {
+	return *createRequest(ls).AuthTokenTimeToLiveInSeconds
+}
+
+// recordSession writes a created or adopted session into status and marks it Ready, with the
+// outcome Pending; result polling starts from the session's creation time.
+func (r *LivenessSessionReconciler) recordSession(ls *facev1.LivenessSession, s *cloudSession, created, expiresAt time.Time) {
+	ls.Status.SessionID = s.ID
+	ls.Status.SessionStatus = s.Status
+	ls.Status.ModelVersion = s.ModelVersion
+	ls.Status.CreatedAt = &metav1.Time{Time: created}
+	ls.Status.AuthTokenExpiresAt = &metav1.Time{Time: expiresAt}
+	ls.Status.TokenSecretName = ls.TokenSecretNameOrDefault()
+	ls.Status.Attempts = s.Attempts
+	setReady(ls)
+	setOutcome(ls, facev1.OutcomePending, created)
+	r.polls.record(ls.UID, created, ls.Annotations[facev1.AnnotationSyncRequestedAt])
+}
+
+// claimCreate records that a create is under way (the create-pending annotation) and adds the
+// finalizer, in one write that fails with a conflict if the object changed since it was read.
+// The finalizer is thereby in place before any cloud call.
+func (r *LivenessSessionReconciler) claimCreate(ctx context.Context, ls *facev1.LivenessSession, now time.Time) error {
+	base := ls.DeepCopy()
+	controllerutil.AddFinalizer(ls, facev1.FinalizerName)
+	if ls.Annotations == nil {
+		ls.Annotations = map[string]string{}
+	}
+	ls.Annotations[facev1.AnnotationCreatePending] = now.UTC().Format(time.RFC3339Nano)
+	return r.patchMetadata(ctx, ls, base)
+}
+
+// releaseCreateClaim removes the create-pending annotation once the create's outcome is known
+// and accounted for (it failed, or its possible loss was reported).
+func (r *LivenessSessionReconciler) releaseCreateClaim(ctx context.Context, ls *facev1.LivenessSession) error {
+	if _, ok := ls.Annotations[facev1.AnnotationCreatePending]; !ok {
+		return nil
+	}
+	base := ls.DeepCopy()
+	delete(ls.Annotations, facev1.AnnotationCreatePending)
+	if err := r.patchMetadata(ctx, ls, base); err != nil && !apierrors.IsConflict(err) {
+		return fmt.Errorf("release create claim: %w", err)
+	}
+	return nil
+}
+
+// patchMetadata writes a metadata change with optimistic concurrency. The status in memory is
+// kept: the server's answer would otherwise replace status computed in this reconcile.
+func (r *LivenessSessionReconciler) patchMetadata(ctx context.Context, ls, base *facev1.LivenessSession) error {
+	status := ls.Status.DeepCopy()
+	err := r.Client.Patch(ctx, ls, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	ls.Status = *status
+	return err
+}
+
+// reportCreateOutcomeUnknown makes a possibly lost cloud session visible: a Warning event, the
+// liveness_operator_create_outcome_unknown_total metric, status.unconfirmedCreates, and the
+// CreateOutcomeUnknown reason on Ready and Reconciling.
+func (r *LivenessSessionReconciler) reportCreateOutcomeUnknown(ls *facev1.LivenessSession, why string) {
+	r.Metrics.CreateOutcomeUnknown.Inc()
+	ls.Status.UnconfirmedCreates++
+	msg := why + "; a session it may have made cannot be reached and expires with its token; creating a new session"
+	setProgressing(ls, facev1.ReasonCreateOutcomeUnknown, msg)
+	r.Events.Eventf(ls, nil, corev1.EventTypeWarning, facev1.ReasonCreateOutcomeUnknown, "Create", "%s", msg)
+}
+
+// stall sets Stalled with the reason and message, with a Warning event when the reason is new.
+func (r *LivenessSessionReconciler) stall(ls *facev1.LivenessSession, reason, message string) {
+	if !hasReason(ls, facev1.ConditionStalled, reason) {
+		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", message)
+	}
+	setStalled(ls, reason, message)
+}

@@ -1,0 +1,124 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/test/harness"
+)
+
+// One control plane serves every test in this package; each test isolates itself in its own
+// namespace with its own emulator and manager.
+var (
+	cpConfig  *rest.Config
+	k8sClient client.Client
+)
+
+func TestMain(m *testing.M) {
+	cp, err := harness.StartControlPlane()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cpConfig = cp.Config
+	k8sClient, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := cp.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop control plane:", err)
+	}
+	os.Exit(code)
+}
+
+var nsCounter atomic.Int64
+
+// newNamespace creates a namespace for one test.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
+	if len(name) > 63 {
+		name = strings.TrimRight(name[:63], "-")
+	}
+	require.NoError(t, k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+	return name
+}
+
+// newSession is a minimal valid LivenessSession with a device correlation id unique to it,
+// so the emulator's inventory can be searched for its sessions.
+func newSession(ns, name string) *facev1.LivenessSession {
+	return &facev1.LivenessSession{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: facev1.LivenessSessionSpec{
+			OperationMode:       facev1.OperationModePassive,
+			DeviceCorrelationID: ns + "-" + name,
+		},
+	}
+}
+
+// get reads a LivenessSession straight from the API server.
+func get(t *testing.T, ns, name string) *facev1.LivenessSession {
+	t.Helper()
+	ls := &facev1.LivenessSession{}
+	require.NoError(t, k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ls))
+	return ls
+}
+
+// conditionIs returns "" when the session's condition has the status (and reason, if given),
+// else a description of what it has.
+func conditionIs(ls *facev1.LivenessSession, condType string, status metav1.ConditionStatus, reason string) string {
+	c := meta.FindStatusCondition(ls.Status.Conditions, condType)
+	if c == nil {
+		return fmt.Sprintf("%s/%s has no %s condition yet", ls.Namespace, ls.Name, condType)
+	}
+	if c.Status != status || (reason != "" && c.Reason != reason) {
+		return fmt.Sprintf("%s is %s/%s (%s), want %s/%s", condType, c.Status, c.Reason, c.Message, status, reason)
+	}
+	return ""
+}
+
+// waitCondition waits until the session's condition has the status and reason.
+func waitCondition(t *testing.T, ns, name, condType string, status metav1.ConditionStatus, reason string) *facev1.LivenessSession {
+	t.Helper()
+	var ls *facev1.LivenessSession
+	harness.Eventually(t, 20*time.Second, func() string {
+		ls = &facev1.LivenessSession{}
+		if err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ls); err != nil {
+			return err.Error()
+		}
+		return conditionIs(ls, condType, status, reason)
+	})
+	return ls
+}
+
+// requestSync annotates the session the way an app server does when its frontend reports
+// that the end user finished.
+func requestSync(t *testing.T, ns, name string) {
+	t.Helper()
+	ls := get(t, ns, name)
+	base := ls.DeepCopy()
+	if ls.Annotations == nil {
+		ls.Annotations = map[string]string{}
+	}
+	ls.Annotations[facev1.AnnotationSyncRequestedAt] = time.Now().UTC().Format(time.RFC3339Nano)
+	require.NoError(t, k8sClient.Patch(context.Background(), ls, client.MergeFrom(base)))
+}
+
+// clientMergeFrom is a merge patch from base.
+func clientMergeFrom(base client.Object) client.Patch { return client.MergeFrom(base) }
