@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,7 +50,25 @@ type LivenessSessionReconciler struct {
 	// MaxConcurrentReconciles is the number of parallel workers (default 16).
 	MaxConcurrentReconciles int
 
-	polls *pollTracker
+	initOnce sync.Once
+	polls    *pollTracker
+}
+
+// defaults fills what the caller left unset; SetupWithManager and Reconcile both call it, so
+// a reconciler driven directly (as tests drive a restarted process) works too.
+func (r *LivenessSessionReconciler) defaults() {
+	r.initOnce.Do(func() {
+		if r.Clock == nil {
+			r.Clock = clock.RealClock{}
+		}
+		if r.Metrics == nil {
+			r.Metrics = NewMetrics(nil)
+		}
+		if r.MaxConcurrentReconciles <= 0 {
+			r.MaxConcurrentReconciles = 16
+		}
+		r.polls = newPollTracker()
+	})
 }
 
 // +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions,verbs=get;list;watch;patch
@@ -64,6 +83,7 @@ type LivenessSessionReconciler struct {
 // with optimistic concurrency; only the create claim and the finalizer are written earlier,
 // because durability demands it. Requeues use RequeueAfter from the session's own clock.
 func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	r.defaults()
 	ls := &facev1.LivenessSession{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ls); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -130,16 +150,7 @@ func (r *LivenessSessionReconciler) patchStatus(ctx context.Context, ls *facev1.
 // SetupWithManager registers the reconciler: it watches LivenessSessions (ignoring updates that
 // touch only status, which the reconciler itself writes) and the token Secrets they own.
 func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Clock == nil {
-		r.Clock = clock.RealClock{}
-	}
-	if r.Metrics == nil {
-		r.Metrics = NewMetrics(nil)
-	}
-	if r.MaxConcurrentReconciles <= 0 {
-		r.MaxConcurrentReconciles = 16
-	}
-	r.polls = newPollTracker()
+	r.defaults()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&facev1.LivenessSession{}, builder.WithPredicates(notStatusOnly{})).
 		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.Funcs{

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,37 +22,47 @@ import (
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
-// One control plane serves every test in this package; each test isolates itself in its own
-// namespace with its own emulator and manager.
+// One control plane serves every integration test in this package, started by the first test
+// that needs it (unit tests run without it); each test isolates itself in its own namespace
+// with its own emulator and manager.
 var (
+	cpOnce    sync.Once
+	cp        *harness.ControlPlane
+	cpErr     error
 	cpConfig  *rest.Config
 	k8sClient client.Client
 )
 
 func TestMain(m *testing.M) {
-	cp, err := harness.StartControlPlane()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cpConfig = cp.Config
-	k8sClient, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop control plane:", err)
+	if cp != nil {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop control plane:", err)
+		}
 	}
 	os.Exit(code)
 }
 
+// needControlPlane starts the shared control plane on first use.
+func needControlPlane(t *testing.T) {
+	t.Helper()
+	cpOnce.Do(func() {
+		cp, cpErr = harness.StartControlPlane()
+		if cpErr != nil {
+			return
+		}
+		cpConfig = cp.Config
+		k8sClient, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
+	})
+	require.NoError(t, cpErr)
+}
+
 var nsCounter atomic.Int64
 
-// newNamespace creates a namespace for one test.
+// newNamespace starts the control plane if needed and creates a namespace for one test.
 func newNamespace(t *testing.T) string {
 	t.Helper()
+	needControlPlane(t)
 	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
 	if len(name) > 63 {
 		name = strings.TrimRight(name[:63], "-")
@@ -96,8 +107,14 @@ func conditionIs(ls *facev1.LivenessSession, condType string, status metav1.Cond
 // waitCondition waits until the session's condition has the status and reason.
 func waitCondition(t *testing.T, ns, name, condType string, status metav1.ConditionStatus, reason string) *facev1.LivenessSession {
 	t.Helper()
+	return waitConditionWithin(t, ns, name, condType, status, reason, 20*time.Second)
+}
+
+// waitConditionWithin is waitCondition with its own timeout.
+func waitConditionWithin(t *testing.T, ns, name, condType string, status metav1.ConditionStatus, reason string, timeout time.Duration) *facev1.LivenessSession {
+	t.Helper()
 	var ls *facev1.LivenessSession
-	harness.Eventually(t, 20*time.Second, func() string {
+	harness.Eventually(t, timeout, func() string {
 		ls = &facev1.LivenessSession{}
 		if err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ls); err != nil {
 			return err.Error()
