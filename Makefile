@@ -67,7 +67,7 @@ bench: control-plane build ## Benchmarks and load reports (emulator, burst, quot
 ##@ Run
 
 .PHONY: demo
-demo: control-plane build ## The whole flow on a local control plane, the Face emulator and the operator.
+demo: control-plane build demo-tools ## The whole flow on a local control plane, the Face emulator and the operator.
 	@KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) BIN=$(BIN) hack/demo.sh
 
 .PHONY: docker-build
@@ -83,3 +83,7 @@ $(CONTROLLER_GEN):
 .PHONY: help
 help: ## Show the targets.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ { printf "  %-18s %s\n", $$1, $$2 } /^##@/ { printf "\n%s\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+.PHONY: demo-tools
+demo-tools:
+	go build -o $(BIN)/control-plane ./test/cmd/control-plane

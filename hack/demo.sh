@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make demo: the whole Face liveness flow on this machine, end to end.
+#   local control plane (kube-apiserver + etcd) -> Face emulator -> operator (a local process)
+#   -> a LivenessSession -> its token Secret -> the end user's attempt -> the decision in
+#   status -> deletion -> the cloud session gone -> clean-up.
+# Needs bin/manager, bin/face-emulator, bin/control-plane and KUBEBUILDER_ASSETS (make demo
+# provides them all).
+set -euo pipefail
+
+BIN=${BIN:-$(pwd)/bin}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d -t liveness-demo.XXXXXX)
+export KUBECONFIG=$WORK/kubeconfig
+FACE_KEY=demo-face-key-$RANDOM$RANDOM
+SAMPLE=$ROOT/config/samples/face_v1alpha1_livenesssession.yaml
+NAME=login-check-42
+pids=()
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+cleanup() {
+  step "cleaning up (operator, emulator, control plane)"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# wait_for_line waits until a file has a line matching a pattern, or fails after $3 seconds.
+wait_for_line() {
+  local file=$1 pattern=$2 timeout=$3
+  for _ in $(seq $((timeout * 10))); do
+    grep -q "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for '$pattern' in $file:" >&2; cat "$file" >&2; return 1
+}
+
+step "starting a local control plane (kube-apiserver + etcd)"
+"$BIN/control-plane" --kubeconfig-out "$KUBECONFIG" >"$WORK/control-plane.log" 2>&1 &
+pids+=($!)
+wait_for_line "$WORK/control-plane.log" "control plane ready" 120
+head -1 "$WORK/control-plane.log"
+
+step "starting the Face emulator"
+"$BIN/face-emulator" --listen 127.0.0.1:0 --api-key "$FACE_KEY" >"$WORK/emulator.log" 2>&1 &
+pids+=($!)
+wait_for_line "$WORK/emulator.log" "listening on" 20
+FACE_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$WORK/emulator.log" | head -1)
+echo "Face emulator at $FACE_ENDPOINT"
+
+step "starting the operator (bin/manager)"
+FACE_ENDPOINT=$FACE_ENDPOINT FACE_APIKEY=$FACE_KEY "$BIN/manager" \
+  --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 >"$WORK/manager.log" 2>&1 &
+pids+=($!)
+wait_for_line "$WORK/manager.log" "Starting workers" 60
+echo "operator running (log: manager.log)"
+
+step "applying the sample LivenessSession"
+cat "$SAMPLE"
+kubectl apply -f "$SAMPLE"
+kubectl wait --for=condition=Ready "livenesssession/$NAME" --timeout=60s
+
+step "the token Secret an app server reads (the token itself stays secret: only its length is shown)"
+for key in sessionId expiresAt; do
+  printf '  %-10s %s\n' "$key" "$(kubectl get secret "$NAME" -o "jsonpath={.data.$key}" | base64 -d)"
+done
+TOKEN=$(kubectl get secret "$NAME" -o 'jsonpath={.data.authToken}' | base64 -d)
+printf '  %-10s <%d characters>\n' authToken "${#TOKEN}"
+kubectl get livenesssessions
+
+step "the end user's device performs the liveness check with the token (played by the emulator)"
+"$BIN/face-emulator" attempt --endpoint "$FACE_ENDPOINT" --token "$TOKEN" --decision realface >/dev/null
+echo "attempt recorded: realface"
+echo "the app server's frontend reports completion; the app server asks for an immediate sync:"
+kubectl annotate livenesssession "$NAME" "face.liveness-operator.io/sync-requested-at=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --overwrite
+kubectl wait --for=condition=Completed "livenesssession/$NAME" --timeout=60s
+
+step "the decision in status"
+kubectl get livenesssessions
+echo "outcome: $(kubectl get livenesssession "$NAME" -o 'jsonpath={.status.outcome}'), decision: $(kubectl get livenesssession "$NAME" -o 'jsonpath={.status.livenessDecision}')"
+SESSION_ID=$(kubectl get livenesssession "$NAME" -o 'jsonpath={.status.sessionId}')
+
+step "deleting the LivenessSession: the finalizer deletes the cloud session first"
+kubectl delete livenesssession "$NAME" --timeout=60s
+curl -fsS "$FACE_ENDPOINT/emulator/sessions" | python3 -c '
+import json, sys
+sid = sys.argv[1]
+sessions = json.load(sys.stdin)
+sessions = sessions.get("sessions", sessions) if isinstance(sessions, dict) else sessions
+s = next(s for s in sessions if s["sessionId"] == sid)
+print("cloud session %s: deleted=%s" % (sid, str(s["deleted"]).lower()))
+sys.exit(0 if s["deleted"] else 1)
+' "$SESSION_ID"
+
+if grep -qF "$TOKEN" "$WORK/manager.log" || grep -qF "$FACE_KEY" "$WORK/manager.log"; then
+  echo "the operator's log contains the token or the key" >&2; exit 1
+fi
+step "demo complete: the operator's log never contained the token or the key"

@@ -1,0 +1,186 @@
+// Package e2e runs the operator's real binaries: bin/manager against a real kube-apiserver and
+// bin/face-emulator, driven with kubectl as a platform team would.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/liveness-operator/liveness-operator/test/harness"
+)
+
+// binDir holds bin/manager, bin/face-emulator and bin/control-plane: LIVENESS_BIN_DIR (make
+// test builds them there) or, when unset, a fresh build into a temporary folder.
+var binDir string
+
+func TestMain(m *testing.M) {
+	binDir = os.Getenv("LIVENESS_BIN_DIR")
+	if binDir == "" {
+		dir, err := os.MkdirTemp("", "liveness-e2e-bin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(dir)
+		for name, pkg := range map[string]string{"manager": "./cmd/manager", "face-emulator": "./cmd/face-emulator", "control-plane": "./test/cmd/control-plane"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
+			cmd.Dir, cmd.Stdout, cmd.Stderr = harness.RepoRoot(), os.Stderr, os.Stderr
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "build", name, err)
+				os.Exit(1)
+			}
+		}
+		binDir = dir
+	}
+	os.Exit(m.Run())
+}
+
+// The README's quick start: make demo runs hack/demo.sh, which must succeed and show the flow.
+func TestDemo(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(binDir, "control-plane")); err != nil {
+		require.NoError(t, buildInto(binDir, "control-plane", "./test/cmd/control-plane"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(harness.RepoRoot(), "hack", "demo.sh"))
+	cmd.Env = append(os.Environ(), "BIN="+binDir)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "demo failed:\n%s", out)
+	for _, want := range []string{
+		"condition met",
+		"outcome: Live, decision: realface",
+		"deleted=true",
+		"the operator's log never contained the token or the key",
+	} {
+		require.Contains(t, string(out), want)
+	}
+}
+
+func buildInto(dir, name, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
+	cmd.Dir = harness.RepoRoot()
+	return cmd.Run()
+}
+
+// startProcess runs a binary until the test ends and returns its combined output buffer.
+func startProcess(t *testing.T, env []string, name string, args ...string) *syncBuffer {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
+	return out
+}
+
+// kubectl runs kubectl with the given kubeconfig.
+func kubectl(t *testing.T, kubeconfig string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "kubectl %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
+}
+
+// The real manager binary, with only the permissions config/rbac grants it, runs the whole
+// session life; the deploy manifests are accepted by the real API server.
+func TestManagerBinaryWithGeneratedRBAC(t *testing.T) {
+	cp, err := harness.StartControlPlane()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cp.Stop() })
+	dir := t.TempDir()
+
+	admin, err := cp.Env.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, cp.Config)
+	require.NoError(t, err)
+	adminKC := writeKubeconfig(t, dir, "admin", admin)
+	operator, err := cp.Env.AddUser(envtest.User{Name: "liveness-operator"}, cp.Config)
+	require.NoError(t, err)
+	operatorKC := writeKubeconfig(t, dir, "operator", operator)
+
+	// Grant the operator exactly the generated ClusterRole, nothing more.
+	c, err := client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
+	require.NoError(t, err)
+	role := &rbacv1.ClusterRole{}
+	raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "config", "rbac", "role.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096).Decode(role))
+	ctx := context.Background()
+	require.NoError(t, c.Create(ctx, role))
+	require.NoError(t, c.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: objectMeta("liveness-operator"),
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "liveness-operator", APIGroup: "rbac.authorization.k8s.io"}},
+	}))
+
+	// The deploy manifests are accepted by the real API server (applied for real: with no
+	// kubelet here the Deployment's pods never run, so nothing competes with the test's manager).
+	applied := kubectl(t, adminKC, "apply", "-k", filepath.Join(harness.RepoRoot(), "config", "default"))
+	require.Contains(t, applied, "deployment.apps/liveness-operator-controller-manager created")
+
+	const key = "e2e-face-key-7f3a"
+	emuOut := startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", key)
+	endpoint := waitForURL(t, emuOut)
+	mgrOut := startProcess(t, []string{"FACE_ENDPOINT=" + endpoint, "FACE_APIKEY=" + key}, "manager",
+		"--kubeconfig", operatorKC, "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0")
+
+	sample := filepath.Join(harness.RepoRoot(), "config", "samples", "face_v1alpha1_livenesssession.yaml")
+	kubectl(t, adminKC, "apply", "-f", sample)
+	kubectl(t, adminKC, "wait", "--for=condition=Ready", "livenesssession/login-check-42", "--timeout=60s")
+	token := kubectl(t, adminKC, "get", "secret", "login-check-42", "-o", "jsonpath={.data.authToken}")
+	require.NotEmpty(t, token)
+	cols := kubectl(t, adminKC, "get", "liveness")
+	for _, col := range []string{"STATUS", "OUTCOME", "DECISION", "SECRET", "READY", "AGE", "Pending", "login-check-42"} {
+		require.Contains(t, cols, col)
+	}
+
+	kubectl(t, adminKC, "delete", "livenesssession", "login-check-42", "--timeout=60s")
+	require.NotContains(t, mgrOut.String(), key, "the API key must never be logged")
+	require.NotContains(t, mgrOut.String(), "forbidden", "the generated RBAC must be enough")
+}
+
+func writeKubeconfig(t *testing.T, dir, name string, u *envtest.AuthenticatedUser) string {
+	t.Helper()
+	kc, err := u.KubeConfig()
+	require.NoError(t, err)
+	path := filepath.Join(dir, name+".kubeconfig")
+	require.NoError(t, os.WriteFile(path, kc, 0o600))
+	return path
+}
+
+// waitForURL reads the emulator's first line: "face-emulator listening on http://...".
+func waitForURL(t *testing.T, out *syncBuffer) string {
+	t.Helper()
+	var url string
+	harness.Eventually(t, 20*time.Second, func() string {
+		sc := bufio.NewScanner(strings.NewReader(out.String()))
+		for sc.Scan() {
+			if i := strings.Index(sc.Text(), "http://"); i >= 0 {
+				url = strings.Fields(sc.Text()[i:])[0]
+				return ""
+			}
+		}
+		return "emulator has not printed its URL"
+	})
+	return url
+}
