@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
@@ -17,6 +19,8 @@ type cloudSession struct {
 	Status       string
 	ModelVersion string
 	Attempts     []facev1.LivenessAttempt
+	// VerifyReferences is set for liveness-with-verify sessions.
+	VerifyReferences []facev1.VerifyReference
 }
 
 // createRequest translates a LivenessSession spec into Face's create body.
@@ -51,18 +55,48 @@ func operationModeOrDefault(ls *facev1.LivenessSession) facev1.OperationMode {
 	return ls.Spec.OperationMode
 }
 
-// createCloudSession creates the Face session described by the spec. It is not idempotent:
-// callers must have recorded the create-pending claim first.
-func createCloudSession(ctx context.Context, fc face.Client, ls *facev1.LivenessSession) (*cloudSession, error) {
-	s, err := fc.CreateLivenessSession(ctx, createRequest(ls))
+// createCloudSession creates the Face session described by the spec: a liveness-with-verify
+// session (multipart, with the reference image) when spec.verification is set, otherwise a
+// liveness session. It is not idempotent: callers must have recorded the create-pending claim.
+func createCloudSession(ctx context.Context, fc face.Client, ls *facev1.LivenessSession, ref *referenceImage) (*cloudSession, error) {
+	if ls.Spec.Verification == nil {
+		s, err := fc.CreateLivenessSession(ctx, createRequest(ls))
+		if err != nil {
+			return nil, err
+		}
+		return fromLivenessSession(s), nil
+	}
+	req := face.CreateLivenessWithVerifySessionRequest{
+		CreateLivenessSessionRequest: createRequest(ls),
+		VerifyImage:                  ref.data,
+		VerifyImageFilename:          ref.filename,
+	}
+	if ls.Spec.Verification.ReturnVerifyImageHash {
+		req.ReturnVerifyImageHash = &ls.Spec.Verification.ReturnVerifyImageHash
+	}
+	if t := ls.Spec.Verification.ConfidenceThreshold; t != "" {
+		v, err := strconv.ParseFloat(t, 64)
+		if err != nil {
+			return nil, fmt.Errorf("spec.verification.confidenceThreshold %q: %w", t, err)
+		}
+		req.VerifyConfidenceThreshold = &v
+	}
+	s, err := fc.CreateLivenessWithVerifySession(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return fromLivenessSession(s), nil
+	return fromLivenessWithVerifySession(s), nil
 }
 
 // getCloudSession reads the session's current state and results.
 func getCloudSession(ctx context.Context, fc face.Client, ls *facev1.LivenessSession) (*cloudSession, error) {
+	if ls.Spec.Verification != nil {
+		s, err := fc.GetLivenessWithVerifySessionResult(ctx, ls.Status.SessionID)
+		if err != nil {
+			return nil, err
+		}
+		return fromLivenessWithVerifySession(s), nil
+	}
 	s, err := fc.GetLivenessSessionResult(ctx, ls.Status.SessionID)
 	if err != nil {
 		return nil, err
@@ -70,10 +104,14 @@ func getCloudSession(ctx context.Context, fc face.Client, ls *facev1.LivenessSes
 	return fromLivenessSession(s), nil
 }
 
-// deleteCloudSession deletes the session, revoking its token. A session Face no longer knows
-// counts as deleted.
-func deleteCloudSession(ctx context.Context, fc face.Client, sessionID string) error {
-	if err := fc.DeleteLivenessSession(ctx, sessionID); err != nil && !face.IsNotFound(err) {
+// deleteCloudSession deletes the session, revoking its token, with the operation that matches
+// its kind. A session Face no longer knows counts as deleted.
+func deleteCloudSession(ctx context.Context, fc face.Client, ls *facev1.LivenessSession, sessionID string) error {
+	del := fc.DeleteLivenessSession
+	if ls.Spec.Verification != nil {
+		del = fc.DeleteLivenessWithVerifySession
+	}
+	if err := del(ctx, sessionID); err != nil && !face.IsNotFound(err) {
 		return err
 	}
 	return nil
@@ -88,6 +126,38 @@ func fromLivenessSession(s *face.LivenessSession) *cloudSession {
 	}
 	for _, a := range s.Results.Attempts {
 		out.Attempts = append(out.Attempts, attemptStatus(a.AttemptID, string(a.AttemptStatus), a.Result, a.Error))
+	}
+	return out
+}
+
+func fromLivenessWithVerifySession(s *face.LivenessWithVerifySession) *cloudSession {
+	out := &cloudSession{
+		ID:           s.SessionID,
+		AuthToken:    s.AuthToken,
+		Status:       string(s.Status),
+		ModelVersion: s.ModelVersion,
+	}
+	for _, ref := range s.Results.VerifyReferences {
+		out.VerifyReferences = append(out.VerifyReferences, facev1.VerifyReference{
+			ReferenceType:         string(ref.ReferenceType),
+			FaceRectangle:         rectangle(ref.FaceRectangle),
+			QualityForRecognition: string(ref.QualityForRecognition),
+		})
+	}
+	for _, a := range s.Results.Attempts {
+		var result *face.LivenessResult
+		if a.Result != nil {
+			result = &a.Result.LivenessResult
+		}
+		st := attemptStatus(a.AttemptID, string(a.AttemptStatus), result, a.Error)
+		if a.Result != nil {
+			if vr := a.Result.VerifyResult; vr != nil {
+				st.MatchConfidence = strconv.FormatFloat(vr.MatchConfidence, 'f', -1, 64)
+				st.IsIdentical = &vr.IsIdentical
+			}
+			st.VerifyImageHash = a.Result.VerifyImageHash
+		}
+		out.Attempts = append(out.Attempts, st)
 	}
 	return out
 }

@@ -7,7 +7,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
@@ -40,6 +42,9 @@ func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *fac
 			}
 		}
 	}
+	if err := r.deleteSessionImageSecret(ctx, ls); err != nil {
+		return ctrl.Result{}, err
+	}
 	base := ls.DeepCopy()
 	controllerutil.RemoveFinalizer(ls, facev1.FinalizerName)
 	if err := r.patchMetadata(ctx, ls, base); err != nil && !apierrors.IsNotFound(err) {
@@ -50,6 +55,27 @@ func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *fac
 	}
 	r.polls.forget(ls.UID)
 	return ctrl.Result{}, nil
+}
+
+// deleteSessionImageSecret deletes the exported session image (biometric data) with the
+// resource, whatever the deletion policy, instead of leaving it to garbage collection, which may
+// lag or not run at all. Only a Secret this resource owns is deleted.
+func (r *LivenessSessionReconciler) deleteSessionImageSecret(ctx context.Context, ls *facev1.LivenessSession) error {
+	if ls.Spec.SessionImageSecretName == "" {
+		return nil
+	}
+	s := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: ls.Spec.SessionImageSecretName}, s)
+	if apierrors.IsNotFound(err) || (err == nil && !ownsSecret(ls, s)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read session image Secret: %w", err)
+	}
+	if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete session image Secret: %w", err)
+	}
+	return nil
 }
 
 // sessionIDForDeletion is the session to delete: the one in status, else one recorded only in
@@ -77,7 +103,7 @@ func (r *LivenessSessionReconciler) sessionIDForDeletion(ctx context.Context, ls
 // deleteOrRetry deletes the cloud session. It returns done=true when the session is gone (or
 // certainly expired); otherwise it sets the conditions for the failure and the requeue.
 func (r *LivenessSessionReconciler) deleteOrRetry(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, id string) (ctrl.Result, bool) {
-	err := deleteCloudSession(ctx, fc, id)
+	err := deleteCloudSession(ctx, fc, ls, id)
 	if err == nil {
 		return ctrl.Result{}, true
 	}

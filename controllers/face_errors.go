@@ -62,7 +62,12 @@ func onFaceError(ls *facev1.LivenessSession, operation string, err error, now ti
 // retryBackoff is the wait before retrying a failure that has lasted since the Ready
 // condition took the given reason: about as long as it has lasted, within [retryMin, retryMax].
 func retryBackoff(ls *facev1.LivenessSession, reason string, now time.Time) time.Duration {
-	return min(max(conditionSince(ls, facev1.ConditionReady, reason, now), retryMin), retryMax)
+	return retryBackoffFor(ls, facev1.ConditionReady, reason, now)
+}
+
+// retryBackoffFor is retryBackoff for any condition.
+func retryBackoffFor(ls *facev1.LivenessSession, conditionType, reason string, now time.Time) time.Duration {
+	return min(max(conditionSince(ls, conditionType, reason, now), retryMin), retryMax)
 }
 
 // describeFaceError is a short, stable description of a Face failure for a condition message:

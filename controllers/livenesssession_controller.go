@@ -49,6 +49,9 @@ type LivenessSessionReconciler struct {
 	Metrics *Metrics
 	// MaxConcurrentReconciles is the number of parallel workers (default 16).
 	MaxConcurrentReconciles int
+	// WatchNamespaces limits the reference-image watches to these namespaces (empty: all); set
+	// it to the namespaces the manager's cache watches.
+	WatchNamespaces []string
 
 	initOnce sync.Once
 	polls    *pollTracker
@@ -74,7 +77,8 @@ func (r *LivenessSessionReconciler) defaults() {
 // +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions/status,verbs=get;patch
 // +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one LivenessSession towards its cloud session: the session created once and
@@ -113,7 +117,11 @@ func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err != nil || !isReady(ls) {
 		return result, err
 	}
-	return r.syncResult(ctx, ls, fc)
+	result, err = r.syncResult(ctx, ls, fc)
+	if err != nil || !isFinal(ls.Status.Outcome) {
+		return result, err
+	}
+	return r.exportSessionImage(ctx, ls, fc)
 }
 
 // addFinalizer adds the finalizer in a write of its own.
@@ -148,10 +156,11 @@ func (r *LivenessSessionReconciler) patchStatus(ctx context.Context, ls *facev1.
 }
 
 // SetupWithManager registers the reconciler: it watches LivenessSessions (ignoring updates that
-// touch only status, which the reconciler itself writes) and the token Secrets they own.
+// touch only status, which the reconciler itself writes), the Secrets they own, and the
+// Secrets and ConfigMaps that verify sessions wait on for their reference image.
 func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.defaults()
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&facev1.LivenessSession{}, builder.WithPredicates(notStatusOnly{})).
 		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.Funcs{
 			// The Secret is immutable; only its deletion matters (TokenSecretLost).
@@ -159,8 +168,11 @@ func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			UpdateFunc: func(event.UpdateEvent) bool { return false },
 		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
-		Named("livenesssession").
-		Complete(r)
+		Named("livenesssession")
+	if err := r.watchReferenceSources(mgr, b); err != nil {
+		return err
+	}
+	return b.Complete(r)
 }
 
 // notStatusOnly passes every event except an update that changed nothing but status or the

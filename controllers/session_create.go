@@ -124,6 +124,15 @@ func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev
 		return ctrl.Result{RequeueAfter: outcomeUnknownPause}, nil
 	}
 
+	var ref *referenceImage
+	if ls.Spec.Verification != nil {
+		var res ctrl.Result
+		var err error
+		if ref, res, err = r.referenceImageOrWait(ctx, ls); ref == nil {
+			return res, err
+		}
+	}
+
 	now := r.Clock.Now()
 	if err := r.claimCreate(ctx, ls, now); err != nil {
 		if apierrors.IsConflict(err) {
@@ -133,7 +142,7 @@ func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev
 		return ctrl.Result{}, fmt.Errorf("claim create: %w", err)
 	}
 
-	s, err := createCloudSession(ctx, fc, ls)
+	s, err := createCloudSession(ctx, fc, ls, ref)
 	if err != nil {
 		if errors.Is(err, face.ErrOutcomeUnknown) {
 			r.reportCreateOutcomeUnknown(ls, "the create request got no answer after it was sent")
@@ -160,12 +169,40 @@ func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev
 	return ctrl.Result{}, nil
 }
 
+// referenceWait is the fallback recheck of a missing reference image; the watch on Secrets and
+// ConfigMaps normally reacts first, when it appears.
+const referenceWait = time.Minute
+
+// referenceImageOrWait loads the reference image of a verify session. When it cannot be used
+// it returns nil and sets the conditions: a missing Secret, ConfigMap or key is waited for
+// (Reconciling, ReferenceImageNotFound, naming it); an unusable image is Stalled
+// (InvalidReferenceImage, saying what is wrong) until its source changes. Either way nothing
+// reaches Face.
+func (r *LivenessSessionReconciler) referenceImageOrWait(ctx context.Context, ls *facev1.LivenessSession) (*referenceImage, ctrl.Result, error) {
+	ref, err := r.loadReferenceImage(ctx, ls)
+	var notFound errReferenceNotFound
+	var invalid errInvalidReferenceImage
+	switch {
+	case err == nil:
+		return ref, ctrl.Result{}, nil
+	case errors.As(err, &notFound):
+		setProgressing(ls, facev1.ReasonReferenceImageNotFound, fmt.Sprintf(
+			"waiting for the reference image: %s in namespace %s does not exist", notFound.what, ls.Namespace))
+		return nil, ctrl.Result{RequeueAfter: referenceWait}, nil
+	case errors.As(err, &invalid):
+		r.stall(ls, facev1.ReasonInvalidReferenceImage, invalid.why+"; fix the image and the operator retries")
+		return nil, ctrl.Result{}, nil
+	default:
+		return nil, ctrl.Result{}, err
+	}
+}
+
 // onTokenSecretCreateFailed handles a token Secret that could not be written after the cloud
 // session was created. Without the Secret the token is lost, so the new session is deleted
 // (best effort) rather than leaked. A Secret that appeared in the meantime is then handled
 // like any existing Secret: adopted if this resource owns it, reported as a conflict if not.
 func (r *LivenessSessionReconciler) onTokenSecretCreateFailed(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, s *cloudSession, err error) (ctrl.Result, error) {
-	if derr := deleteCloudSession(ctx, fc, s.ID); derr != nil {
+	if derr := deleteCloudSession(ctx, fc, ls, s.ID); derr != nil {
 		r.reportCreateOutcomeUnknown(ls, "the token Secret could not be written and the new session could not be deleted")
 	}
 	if !apierrors.IsAlreadyExists(err) {
@@ -198,6 +235,7 @@ func (r *LivenessSessionReconciler) recordSession(ls *facev1.LivenessSession, s 
 	ls.Status.AuthTokenExpiresAt = &metav1.Time{Time: expiresAt}
 	ls.Status.TokenSecretName = ls.TokenSecretNameOrDefault()
 	ls.Status.Attempts = s.Attempts
+	ls.Status.VerifyReferences = s.VerifyReferences
 	setReady(ls)
 	setOutcome(ls, facev1.OutcomePending, created)
 	r.polls.record(ls.UID, created, ls.Annotations[facev1.AnnotationSyncRequestedAt])

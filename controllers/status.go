@@ -79,6 +79,12 @@ func outcomeOf(attempts []facev1.LivenessAttempt, tokenExpired bool) facev1.Outc
 	case strings.EqualFold(latest.Status, "Succeeded"):
 		switch strings.ToLower(latest.LivenessDecision) {
 		case "realface":
+			if latest.IsIdentical != nil {
+				if *latest.IsIdentical {
+					return facev1.OutcomeVerified
+				}
+				return facev1.OutcomeNotVerified
+			}
 			return facev1.OutcomeLive
 		case "spoofface":
 			return facev1.OutcomeSpoof
@@ -114,6 +120,9 @@ func applyObservation(ls *facev1.LivenessSession, obs *cloudSession, now time.Ti
 		ls.Status.ModelVersion = obs.ModelVersion
 	}
 	ls.Status.Attempts = obs.Attempts
+	if len(obs.VerifyReferences) > 0 {
+		ls.Status.VerifyReferences = obs.VerifyReferences
+	}
 	expired := ls.Status.AuthTokenExpiresAt != nil && !now.Before(ls.Status.AuthTokenExpiresAt.Time)
 	setOutcome(ls, outcomeOf(obs.Attempts, expired), now)
 }
@@ -141,6 +150,10 @@ func completedMessage(ls *facev1.LivenessSession, outcome facev1.Outcome) string
 	switch outcome {
 	case facev1.OutcomeLive:
 		return "the end user passed the liveness check (realface)"
+	case facev1.OutcomeVerified:
+		return "the end user passed the liveness check and matches the reference image (match confidence " + latest.MatchConfidence + ")"
+	case facev1.OutcomeNotVerified:
+		return "the end user passed the liveness check but does not match the reference image (match confidence " + latest.MatchConfidence + ")"
 	case facev1.OutcomeSpoof:
 		return "the liveness check found a spoofed face (spoofface)"
 	case facev1.OutcomeUncertain:

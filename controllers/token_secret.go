@@ -28,15 +28,8 @@ func tokenSecretFor(ls *facev1.LivenessSession, s *cloudSession, expiresAt time.
 				facev1.LabelManagedBy:   facev1.ManagedByValue,
 				facev1.LabelSessionName: labelValue(ls.Name),
 			},
-			Annotations: map[string]string{facev1.AnnotationSessionID: s.ID},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion:         facev1.GroupVersion.String(),
-				Kind:               "LivenessSession",
-				Name:               ls.Name,
-				UID:                ls.UID,
-				Controller:         ptr.To(true),
-				BlockOwnerDeletion: ptr.To(true),
-			}},
+			Annotations:     map[string]string{facev1.AnnotationSessionID: s.ID},
+			OwnerReferences: []metav1.OwnerReference{ownerReference(ls)},
 		},
 		Type:      facev1.SecretType,
 		Immutable: ptr.To(true),
@@ -45,6 +38,19 @@ func tokenSecretFor(ls *facev1.LivenessSession, s *cloudSession, expiresAt time.
 			facev1.SecretKeySessionID: s.ID,
 			facev1.SecretKeyExpiresAt: expiresAt.UTC().Format(time.RFC3339),
 		},
+	}
+}
+
+// ownerReference makes the resource the controller of a Secret, so garbage collection deletes
+// the Secret with it.
+func ownerReference(ls *facev1.LivenessSession) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion:         facev1.GroupVersion.String(),
+		Kind:               "LivenessSession",
+		Name:               ls.Name,
+		UID:                ls.UID,
+		Controller:         ptr.To(true),
+		BlockOwnerDeletion: ptr.To(true),
 	}
 }
 
@@ -103,4 +109,3 @@ func secretConflictMessage(name string) string {
 	return fmt.Sprintf("Secret %q already exists and is not owned by this LivenessSession; the operator will not overwrite it. "+
 		"Set spec.tokenSecretName to a free name (recreate the resource) or delete that Secret", name)
 }
-

@@ -11,8 +11,11 @@ const (
 	// conflicting Secret must be fixed.
 	ConditionStalled = "Stalled"
 	// ConditionCompleted is True once the end user's check has a final outcome; its reason is
-	// the outcome (Live, Spoof, Uncertain, Failed, Expired).
+	// the outcome (Live, Verified, NotVerified, Spoof, Uncertain, Failed, Expired).
 	ConditionCompleted = "Completed"
+	// ConditionSessionImageExported is present when spec.sessionImageSecretName is set: True once
+	// the session image is in that Secret.
+	ConditionSessionImageExported = "SessionImageExported"
 )
 
 // Condition reasons, CamelCase as metav1.Condition requires.
@@ -46,6 +49,16 @@ const (
 	ReasonDeleting = "Deleting"
 	// ReasonWaitingForAttempt: the session is ready and no attempt has finished yet.
 	ReasonWaitingForAttempt = "WaitingForAttempt"
+	// ReasonReferenceImageNotFound: the reference image's Secret, ConfigMap or key does not
+	// exist (yet); the operator waits and reacts when it appears.
+	ReasonReferenceImageNotFound = "ReferenceImageNotFound"
+	// ReasonInvalidReferenceImage: the reference image is not a usable image (format, size or
+	// dimensions); it never reaches Face.
+	ReasonInvalidReferenceImage = "InvalidReferenceImage"
+	// ReasonSessionImageExported: the session image is in its Secret.
+	ReasonSessionImageExported = "SessionImageExported"
+	// ReasonSessionImageExportFailed: the session image could not be exported yet.
+	ReasonSessionImageExportFailed = "SessionImageExportFailed"
 )
 
 // Annotations the operator reads or writes on a LivenessSession.
@@ -77,6 +90,12 @@ const (
 	LabelSessionName = "face.liveness-operator.io/session-name"
 	// AnnotationSessionID carries the Face session id on the token Secret.
 	AnnotationSessionID = "face.liveness-operator.io/session-id"
+	// SecretKeySessionImage holds the exported session image's bytes.
+	SecretKeySessionImage = "image"
+	// SecretKeySessionImageID holds the exported session image's Face id.
+	SecretKeySessionImageID = "sessionImageId"
+	// SessionImageSecretType is the type of exported session image Secrets.
+	SessionImageSecretType = "face.liveness-operator.io/session-image"
 	// FinalizerName is the finalizer that deletes the cloud session before the resource goes.
 	FinalizerName = "face.liveness-operator.io/session"
 )

@@ -35,6 +35,10 @@ const (
 // +kubebuilder:validation:XValidation:rule="(has(self.enableSessionImage) && self.enableSessionImage) == (has(oldSelf.enableSessionImage) && oldSelf.enableSessionImage)",message="spec.enableSessionImage is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.livenessModelVersion) == has(oldSelf.livenessModelVersion) && (!has(self.livenessModelVersion) || self.livenessModelVersion == oldSelf.livenessModelVersion)",message="spec.livenessModelVersion is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.tokenSecretName) == has(oldSelf.tokenSecretName) && (!has(self.tokenSecretName) || self.tokenSecretName == oldSelf.tokenSecretName)",message="spec.tokenSecretName is immutable: the token was published under the first name; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="has(self.verification) == has(oldSelf.verification) && (!has(self.verification) || self.verification == oldSelf.verification)",message="spec.verification is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="has(self.sessionImageSecretName) == has(oldSelf.sessionImageSecretName) && (!has(self.sessionImageSecretName) || self.sessionImageSecretName == oldSelf.sessionImageSecretName)",message="spec.sessionImageSecretName is immutable; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="!has(self.sessionImageSecretName) || (has(self.enableSessionImage) && self.enableSessionImage)",message="spec.sessionImageSecretName needs spec.enableSessionImage: true (Face stores no session image otherwise)"
+// +kubebuilder:validation:XValidation:rule="!has(self.sessionImageSecretName) || !has(self.tokenSecretName) || self.sessionImageSecretName != self.tokenSecretName",message="spec.sessionImageSecretName must differ from spec.tokenSecretName"
 type LivenessSessionSpec struct {
 	// OperationMode is the Face liveness operation mode. Passive is the only mode the mobile
 	// SDKs support; PassiveActive is recommended for the web SDK.
@@ -80,6 +84,19 @@ type LivenessSessionSpec struct {
 	// +optional
 	TokenSecretName string `json:"tokenSecretName,omitempty"`
 
+	// Verification makes this a liveness-with-verify session: Face also checks that the live
+	// person matches the reference image.
+	// +optional
+	Verification *VerificationSpec `json:"verification,omitempty"`
+
+	// SessionImageSecretName, when set, has the operator download the session image of the
+	// latest attempt into this Secret (key "image"), owned by the resource so it is deleted with
+	// it. Needs enableSessionImage. Off by default: the image is biometric data.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	SessionImageSecretName string `json:"sessionImageSecretName,omitempty"`
+
 	// DeletionPolicy says whether deleting the resource deletes the cloud session (Delete, the
 	// default) or leaves it to expire (Orphan). It may change at any time.
 	// +kubebuilder:default=Delete
@@ -95,6 +112,12 @@ const (
 	OutcomePending Outcome = "Pending"
 	// OutcomeLive means the latest attempt found a real face.
 	OutcomeLive Outcome = "Live"
+	// OutcomeVerified means a liveness-with-verify attempt found a real face that matches the
+	// reference image.
+	OutcomeVerified Outcome = "Verified"
+	// OutcomeNotVerified means a liveness-with-verify attempt found a real face that does not
+	// match the reference image.
+	OutcomeNotVerified Outcome = "NotVerified"
 	// OutcomeSpoof means the latest attempt found a spoofed face.
 	OutcomeSpoof Outcome = "Spoof"
 	// OutcomeUncertain means Face could not decide.
@@ -142,6 +165,15 @@ type LivenessAttempt struct {
 	// ErrorMessage is Face's message when the attempt failed.
 	// +optional
 	ErrorMessage string `json:"errorMessage,omitempty"`
+	// MatchConfidence is the verify match confidence (0 to 1) of a liveness-with-verify attempt.
+	// +optional
+	MatchConfidence string `json:"matchConfidence,omitempty"`
+	// IsIdentical says whether Face found the live face identical to the reference image.
+	// +optional
+	IsIdentical *bool `json:"isIdentical,omitempty"`
+	// VerifyImageHash is the SHA-256 of the reference image, when returnVerifyImageHash is set.
+	// +optional
+	VerifyImageHash string `json:"verifyImageHash,omitempty"`
 }
 
 // LivenessSessionStatus is the observed state of the cloud session and its token Secret.
@@ -180,7 +212,16 @@ type LivenessSessionStatus struct {
 	// +listMapKey=attemptId
 	Attempts []LivenessAttempt `json:"attempts,omitempty"`
 
-	// Outcome summarises the latest attempt: Pending, Live, Spoof, Uncertain, Failed or Expired.
+	// VerifyReferences is the reference image as Face saw it (liveness-with-verify sessions).
+	// +optional
+	VerifyReferences []VerifyReference `json:"verifyReferences,omitempty"`
+
+	// SessionImageSecretName is the Secret holding the exported session image, once written.
+	// +optional
+	SessionImageSecretName string `json:"sessionImageSecretName,omitempty"`
+
+	// Outcome summarises the latest attempt: Pending, Live, Verified, NotVerified, Spoof,
+	// Uncertain, Failed or Expired.
 	// +optional
 	Outcome Outcome `json:"outcome,omitempty"`
 

@@ -92,6 +92,8 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 		Face:      controllers.StaticFaceClient{Client: opts.Face},
 		Events:    rec,
 		Clock:     opts.Clock,
+		// Only this namespace, like the cache, so parallel tests never meet.
+		WatchNamespaces: []string{namespace},
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatalf("setup reconciler: %v", err)

@@ -1,0 +1,93 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/face"
+)
+
+// exportSessionImage downloads the session image of the final attempt into
+// spec.sessionImageSecretName (key "image"), a Secret owned by the resource so the biometric
+// data is deleted with it. It runs once the outcome is final, only when asked for, and owns the
+// SessionImageExported condition. Download failures are retried (after Retry-After when
+// throttled) without touching Ready. A foreign Secret of that name is never written.
+func (r *LivenessSessionReconciler) exportSessionImage(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+	name := ls.Spec.SessionImageSecretName
+	if name == "" || ls.Status.SessionImageSecretName != "" {
+		return ctrl.Result{}, nil
+	}
+	latest := latestAttempt(ls.Status.Attempts)
+	if latest == nil || latest.SessionImageID == "" {
+		setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionFalse, facev1.ReasonSessionImageExportFailed,
+			"the final attempt has no session image (Face stores one only for an attempt that captured a face)")
+		return ctrl.Result{}, nil
+	}
+
+	existing := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: name}, existing)
+	switch {
+	case err == nil && ownsSecret(ls, existing):
+		r.recordSessionImageExport(ls, name)
+		return ctrl.Result{}, nil
+	case err == nil:
+		setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionFalse, facev1.ReasonSecretConflict, secretConflictMessage(name))
+		return ctrl.Result{}, nil
+	case !apierrors.IsNotFound(err):
+		return ctrl.Result{}, fmt.Errorf("read session image Secret: %w", err)
+	}
+
+	img, err := fc.GetSessionImage(ctx, latest.SessionImageID)
+	if err != nil {
+		setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionFalse, facev1.ReasonSessionImageExportFailed,
+			"downloading the session image failed ("+describeFaceError(err)+"); retrying")
+		if face.IsThrottled(err) {
+			return ctrl.Result{RequeueAfter: max(face.RetryAfter(err), retryMin)}, nil
+		}
+		return ctrl.Result{RequeueAfter: retryBackoffFor(ls, facev1.ConditionSessionImageExported, facev1.ReasonSessionImageExportFailed, r.Clock.Now())}, nil
+	}
+	if err := r.Client.Create(ctx, sessionImageSecretFor(ls, latest.SessionImageID, img)); err != nil && !apierrors.IsAlreadyExists(err) {
+		return ctrl.Result{}, fmt.Errorf("create session image Secret: %w", err)
+	}
+	r.recordSessionImageExport(ls, name)
+	r.Events.Eventf(ls, nil, corev1.EventTypeNormal, facev1.ReasonSessionImageExported, "ExportSessionImage",
+		"session image exported to Secret %s", name)
+	return ctrl.Result{}, nil
+}
+
+func (r *LivenessSessionReconciler) recordSessionImageExport(ls *facev1.LivenessSession, name string) {
+	ls.Status.SessionImageSecretName = name
+	setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionTrue, facev1.ReasonSessionImageExported,
+		"the session image is in Secret "+name)
+}
+
+// sessionImageSecretFor builds the Secret for a downloaded session image: owned by the resource
+// (deleted with it), labelled as managed, immutable.
+func sessionImageSecretFor(ls *facev1.LivenessSession, sessionImageID string, img []byte) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      ls.Spec.SessionImageSecretName,
+			Namespace: ls.Namespace,
+			Labels: map[string]string{
+				facev1.LabelManagedBy:   facev1.ManagedByValue,
+				facev1.LabelSessionName: labelValue(ls.Name),
+			},
+			Annotations:     map[string]string{facev1.AnnotationSessionID: ls.Status.SessionID},
+			OwnerReferences: []metav1.OwnerReference{ownerReference(ls)},
+		},
+		Type:      facev1.SessionImageSecretType,
+		Immutable: ptr.To(true),
+		Data: map[string][]byte{
+			facev1.SecretKeySessionImage:   img,
+			facev1.SecretKeySessionImageID: []byte(sessionImageID),
+		},
+	}
+}
