@@ -92,7 +92,24 @@ print("cloud session %s: deleted=%s" % (sid, str(s["deleted"]).lower()))
 sys.exit(0 if s["deleted"] else 1)
 ' "$SESSION_ID"
 
-if grep -qF "$TOKEN" "$WORK/manager.log" || grep -qF "$FACE_KEY" "$WORK/manager.log"; then
-  echo "the operator's log contains the token or the key" >&2; exit 1
+step "liveness with verification: the reference image comes from a Secret (config/samples/verify)"
+kubectl apply -k "$ROOT/config/samples/verify"
+kubectl wait --for=condition=Ready livenesssession/kyc-check-7 --timeout=60s
+echo "the reference as Face saw it: $(kubectl get livenesssession kyc-check-7 -o 'jsonpath={.status.verifyReferences[0]}')"
+VTOKEN=$(kubectl get secret kyc-check-7 -o 'jsonpath={.data.authToken}' | base64 -d)
+"$BIN/face-emulator" attempt --endpoint "$FACE_ENDPOINT" --token "$VTOKEN" --decision realface --match-confidence 0.91 >/dev/null
+echo "attempt recorded: realface, match confidence 0.91 (threshold 0.8)"
+kubectl annotate livenesssession kyc-check-7 "face.liveness-operator.io/sync-requested-at=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --overwrite >/dev/null
+kubectl wait --for=jsonpath='{.status.outcome}'=Verified livenesssession/kyc-check-7 --timeout=60s
+kubectl get livenesssessions
+echo "attempt: $(kubectl get livenesssession kyc-check-7 -o 'jsonpath={.status.attempts[0].livenessDecision}, matchConfidence {.status.attempts[0].matchConfidence}, isIdentical {.status.attempts[0].isIdentical}')"
+kubectl wait --for=condition=SessionImageExported livenesssession/kyc-check-7 --timeout=60s >/dev/null
+echo "session image exported to Secret kyc-check-7-capture: $(kubectl get secret kyc-check-7-capture -o 'jsonpath={.data.image}' | base64 -d | wc -c) bytes"
+kubectl delete livenesssession kyc-check-7 --timeout=60s
+kubectl get secret kyc-check-7-capture >/dev/null 2>&1 && { echo "the session image outlived its resource" >&2; exit 1; }
+echo "the verify session and its captured image are gone"
+
+if grep -qF "$TOKEN" "$WORK/manager.log" || grep -qF "$VTOKEN" "$WORK/manager.log" || grep -qF "$FACE_KEY" "$WORK/manager.log"; then
+  echo "the operator's log contains a token or the key" >&2; exit 1
 fi
-step "demo complete: the operator's log never contained the token or the key"
+step "demo complete: the operator's log never contained a token or the key"

@@ -64,7 +64,9 @@ func TestDemo(t *testing.T) {
 		"condition met",
 		"outcome: Live, decision: realface",
 		"deleted=true",
-		"the operator's log never contained the token or the key",
+		"isIdentical true",
+		"the verify session and its captured image are gone",
+		"the operator's log never contained a token or the key",
 	} {
 		require.Contains(t, string(out), want)
 	}
