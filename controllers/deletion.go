@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,7 +28,7 @@ const sessionLifetime = 48 * time.Hour
 // credentials hold the finalizer too, until the session has certainly expired (48 h after
 // creation, or earlier once its token has expired and its outcome is final): then the finalizer
 // is released with a Warning event, so a lost key cannot pin resources forever.
-func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSession) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
 		return ctrl.Result{}, nil
 	}
@@ -37,7 +38,13 @@ func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *fac
 			return ctrl.Result{}, err
 		}
 		if id != "" {
-			if res, done := r.deleteOrRetry(ctx, ls, fc, id); !done {
+			// The account is needed only when there is a cloud session to delete.
+			fc, err := r.Face.ClientFor(ctx, ls)
+			if err != nil {
+				if res, done := r.onAccountUnavailableForDelete(ls, id, err); !done {
+					return res, nil
+				}
+			} else if res, done := r.deleteOrRetry(ctx, ls, fc, id); !done {
 				return res, nil
 			}
 		}
@@ -109,7 +116,7 @@ func (r *LivenessSessionReconciler) deleteOrRetry(ctx context.Context, ls *facev
 	}
 	now := r.Clock.Now()
 	if face.IsCredentials(err) && certainlyExpired(ls, now) {
-		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, "FinalizerReleased", "Delete",
+		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, facev1.ReasonFinalizerReleased, "Delete",
 			"Face rejected the credentials; session %s has certainly expired, so the finalizer is released without a delete", id)
 		return ctrl.Result{}, true
 	}
@@ -117,11 +124,46 @@ func (r *LivenessSessionReconciler) deleteOrRetry(ctx context.Context, ls *facev
 	if face.IsInvalidRequest(err) {
 		// Face will not delete it and says why; retrying the same call would not help, but the
 		// resource must not be pinned: the session expires on its own.
-		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, "FinalizerReleased", "Delete",
+		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, facev1.ReasonFinalizerReleased, "Delete",
 			"Face refused to delete session %s (%s); the finalizer is released and the session expires on its own", id, describeFaceError(err))
 		return ctrl.Result{}, true
 	}
 	return res, false
+}
+
+// onAccountUnavailableForDelete decides what to do when the session's account cannot serve the
+// delete (gone, key missing, credentials rejected, throttled). Once the cloud session has
+// certainly expired, the finalizer is released with a Warning event: nothing is left to delete,
+// and a lost key must not pin resources forever. Until then the delete is retried.
+func (r *LivenessSessionReconciler) onAccountUnavailableForDelete(ls *facev1.LivenessSession, id string, err error) (ctrl.Result, bool) {
+	now := r.Clock.Now()
+	if certainlyExpired(ls, now) {
+		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, facev1.ReasonFinalizerReleased, "Delete",
+			"the account cannot delete session %s (%v); it has certainly expired, so the finalizer is released without a delete", id, err)
+		return ctrl.Result{}, true
+	}
+	wait := accountWait
+	var unavailable *AccountUnavailableError
+	if errors.As(err, &unavailable) {
+		wait = max(unavailable.RetryAfter, retryMin)
+		setProgressing(ls, unavailable.Reason, "cannot delete the cloud session yet: "+unavailable.Message)
+	}
+	if until := expiryCertainAt(ls); !until.IsZero() && until.Sub(now) < wait {
+		wait = until.Sub(now) + time.Second
+	}
+	return ctrl.Result{RequeueAfter: wait}, false
+}
+
+// expiryCertainAt is when certainlyExpired becomes true (zero when unknown).
+func expiryCertainAt(ls *facev1.LivenessSession) time.Time {
+	switch {
+	case ls.Status.CreatedAt != nil && isFinal(ls.Status.Outcome) && ls.Status.AuthTokenExpiresAt != nil:
+		return ls.Status.AuthTokenExpiresAt.Time
+	case ls.Status.CreatedAt != nil:
+		return ls.Status.CreatedAt.Add(sessionLifetime)
+	default:
+		return ls.CreationTimestamp.Add(sessionLifetime)
+	}
 }
 
 // certainlyExpired says whether Face has certainly forgotten the session or it can no longer

@@ -10,6 +10,7 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
 // Retry timing for failed Face calls.
@@ -21,6 +22,14 @@ const (
 	// credentialsRetry is how often rejected credentials are tried again: a fixed key is
 	// picked up without a human having to touch every session.
 	credentialsRetry = 2 * time.Minute
+	// quotaRetry is the wait after a call gave up waiting for its account's quota.
+	quotaRetry = 2 * time.Second
+	// createQuotaBudget and pollQuotaBudget bound how long one call may hold a worker, waiting
+	// for its account's quota plus the call itself. Creates and deletes go first in the
+	// account's queue, so they rarely wait long; polls yield to them and give up sooner rather
+	// than hold a worker that another session's create could use.
+	createQuotaBudget = time.Minute
+	pollQuotaBudget   = 15 * time.Second
 )
 
 // onFaceError turns a failed Face call into conditions and a requeue. It owns the Ready,
@@ -43,6 +52,11 @@ func onFaceError(ls *facev1.LivenessSession, operation string, err error, now ti
 		setStalled(ls, facev1.ReasonFaceRejected, fmt.Sprintf(
 			"Face rejected the %s request: %s; fix the spec and recreate the LivenessSession", operation, describeFaceError(err)))
 		return ctrl.Result{}
+	case errors.Is(err, quota.ErrWaitAborted):
+		// Never sent: the account's quota had no room for it in time. Not Face's failure.
+		setProgressing(ls, facev1.ReasonAccountThrottled, fmt.Sprintf(
+			"waiting for the Face account's request quota; %s will be retried", operation))
+		return ctrl.Result{RequeueAfter: quotaRetry}
 	case face.IsThrottled(err):
 		wait := max(face.RetryAfter(err), retryMin)
 		setProgressing(ls, facev1.ReasonThrottled, fmt.Sprintf(
@@ -87,6 +101,9 @@ func describeFaceError(err error) string {
 	}
 	if errors.Is(err, face.ErrOutcomeUnknown) {
 		return "no answer after the request was sent"
+	}
+	if errors.Is(err, quota.ErrWaitAborted) {
+		return "not sent: the account's request quota had no room in time"
 	}
 	return "no answer from Face"
 }

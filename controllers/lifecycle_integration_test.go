@@ -20,7 +20,7 @@ import (
 func startOperator(t *testing.T, ns string, cfg emulator.Config) *harness.Emulator {
 	t.Helper()
 	emu := harness.StartEmulator(t, cfg)
-	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Face: harness.FaceClient(t, emu.URL, harness.TestAPIKey)})
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Endpoint: emu.URL, APIKey: harness.TestAPIKey})
 	return emu
 }
 
@@ -251,7 +251,7 @@ func TestWrongKeyIsACredentialsProblem(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	emu := harness.StartEmulator(t, emulator.Config{})
-	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Face: harness.FaceClient(t, emu.URL, "not-the-key")})
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Endpoint: emu.URL, APIKey: "not-the-key"})
 	require.NoError(t, k8sClient.Create(context.Background(), newSession(ns, "denied")))
 	ls := waitCondition(t, ns, "denied", facev1.ConditionStalled, metav1.ConditionTrue, facev1.ReasonCredentialsRejected)
 	require.Contains(t, conditionMessage(ls, facev1.ConditionReady), "HTTP 401")

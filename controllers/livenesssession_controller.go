@@ -17,10 +17,12 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -52,6 +54,9 @@ type LivenessSessionReconciler struct {
 	// WatchNamespaces limits the reference-image watches to these namespaces (empty: all); set
 	// it to the namespaces the manager's cache watches.
 	WatchNamespaces []string
+	// Identities is the metadata-only cache of Secrets and ConfigMaps (NewIdentityCache); when
+	// nil, SetupWithManager creates one for WatchNamespaces.
+	Identities cache.Cache
 
 	initOnce sync.Once
 	polls    *pollTracker
@@ -99,12 +104,12 @@ func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		result, err = r.patchStatus(ctx, ls, original, result, err)
 	}()
 
+	if !ls.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, ls)
+	}
 	fc, err := r.Face.ClientFor(ctx, ls)
 	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("pick Face client: %w", err)
-	}
-	if !ls.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, ls, fc)
+		return r.onAccountUnavailable(ls, err)
 	}
 	if ls.Status.SessionID != "" && !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
 		// Someone removed the finalizer of a live session: put it back so deletion still
@@ -122,6 +127,28 @@ func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return result, err
 	}
 	return r.exportSessionImage(ctx, ls, fc)
+}
+
+// onAccountUnavailable handles a session whose account cannot serve it now. A session not yet
+// created says why in its conditions (Stalled when a human must act, such as a namespace the
+// account does not admit; otherwise Reconciling, waiting) and is retried later or when the
+// account changes. A session that already exists stays Ready (its token is published) and just
+// retries its next step later.
+func (r *LivenessSessionReconciler) onAccountUnavailable(ls *facev1.LivenessSession, err error) (ctrl.Result, error) {
+	var unavailable *AccountUnavailableError
+	if !errors.As(err, &unavailable) {
+		return ctrl.Result{}, fmt.Errorf("pick Face account: %w", err)
+	}
+	wait := max(unavailable.RetryAfter, retryMin)
+	if ls.Status.SessionID != "" {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	if unavailable.Stalled {
+		r.stall(ls, unavailable.Reason, unavailable.Message)
+		return ctrl.Result{}, nil
+	}
+	setProgressing(ls, unavailable.Reason, unavailable.Message)
+	return ctrl.Result{RequeueAfter: wait}, nil
 }
 
 // addFinalizer adds the finalizer in a write of its own.
@@ -172,6 +199,14 @@ func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.watchReferenceSources(mgr, b); err != nil {
 		return err
 	}
+	if err := indexOnce(mgr, &facev1.LivenessSession{}, accountIndex, sessionAccountKey); err != nil {
+		return err
+	}
+	// Sessions waiting on an account react when it changes (becomes Ready, gets a new key).
+	b.Watches(&facev1.FaceAccount{}, handler.EnqueueRequestsFromMapFunc(sessionsOfAccount(mgr.GetClient(), facev1.AccountKindFaceAccount)),
+		builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Watches(&facev1.ClusterFaceAccount{}, handler.EnqueueRequestsFromMapFunc(sessionsOfAccount(mgr.GetClient(), facev1.AccountKindClusterFaceAccount)),
+			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
 	return b.Complete(r)
 }
 

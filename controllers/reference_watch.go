@@ -56,35 +56,46 @@ func keepIdentityOnly(in any) (any, error) {
 	return in, nil
 }
 
-// watchReferenceSources makes a verify session that waits for its reference image react as
-// soon as the Secret or ConfigMap appears or changes. The manager's own cache holds only the
-// operator's labelled Secrets, so these watches run on a separate metadata-only cache of
-// identities (keepIdentityOnly); the bytes are read live, once, before the create.
-func (r *LivenessSessionReconciler) watchReferenceSources(mgr ctrl.Manager, b *ctrl.Builder) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &facev1.LivenessSession{}, referenceIndex, referenceSourceKey); err != nil {
-		return fmt.Errorf("index reference image sources: %w", err)
-	}
+// NewIdentityCache starts a metadata-only cache of the identities (keepIdentityOnly) of Secrets
+// and ConfigMaps in namespaces (empty: all), added to the manager. The manager's own cache holds
+// only the operator's labelled Secrets; this one lets the operator react when a user's Secret
+// or ConfigMap it waits on (a reference image, an account key) appears or changes, while the
+// bytes are read live, only when needed. Its memory is a few hundred bytes per object.
+func NewIdentityCache(mgr ctrl.Manager, namespaces []string) (cache.Cache, error) {
 	opts := cache.Options{
 		Scheme:           mgr.GetScheme(),
 		Mapper:           mgr.GetRESTMapper(),
 		DefaultTransform: keepIdentityOnly,
 	}
-	if len(r.WatchNamespaces) > 0 {
+	if len(namespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range r.WatchNamespaces {
+		for _, ns := range namespaces {
 			opts.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
-	sources, err := cache.New(mgr.GetConfig(), opts)
+	c, err := cache.New(mgr.GetConfig(), opts)
 	if err != nil {
-		return fmt.Errorf("reference source cache: %w", err)
+		return nil, fmt.Errorf("identity cache: %w", err)
 	}
-	if err := mgr.Add(sources); err != nil {
-		return err
+	return c, mgr.Add(c)
+}
+
+// watchReferenceSources makes a verify session that waits for its reference image react as
+// soon as the Secret or ConfigMap appears or changes, through the identity cache.
+func (r *LivenessSessionReconciler) watchReferenceSources(mgr ctrl.Manager, b *ctrl.Builder) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &facev1.LivenessSession{}, referenceIndex, referenceSourceKey); err != nil {
+		return fmt.Errorf("index reference image sources: %w", err)
+	}
+	if r.Identities == nil {
+		c, err := NewIdentityCache(mgr, r.WatchNamespaces)
+		if err != nil {
+			return err
+		}
+		r.Identities = c
 	}
 	for _, kind := range []string{"Secret", "ConfigMap"} {
 		var obj client.Object = metadataOnly(kind)
-		b.WatchesRawSource(source.Kind(sources, obj, handler.EnqueueRequestsFromMapFunc(r.sessionsWaitingOn(kind))))
+		b.WatchesRawSource(source.Kind(r.Identities, obj, handler.EnqueueRequestsFromMapFunc(r.sessionsWaitingOn(kind))))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
 // syncResult follows the end user's check and owns the Completed condition and the outcome
@@ -31,7 +33,9 @@ func (r *LivenessSessionReconciler) syncResult(ctx context.Context, ls *facev1.L
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil
 	}
 
-	obs, err := getCloudSession(ctx, fc, ls)
+	pollCtx, cancel := context.WithTimeout(ctx, pollQuotaBudget)
+	obs, err := getCloudSession(pollCtx, fc, ls)
+	cancel()
 	r.polls.record(ls.UID, now, request)
 	if err != nil {
 		return r.onPollError(ctx, ls, err, now)
@@ -63,10 +67,15 @@ func (r *LivenessSessionReconciler) onPollError(ctx context.Context, ls *facev1.
 			"Face no longer knows session %s; it was deleted outside the operator; recreate the LivenessSession", ls.Status.SessionID))
 		return ctrl.Result{}, nil
 	}
-	log.FromContext(ctx).Info("result poll failed; retrying", "error", describeFaceError(err))
 	next := nextPollAt(ls.Status.CreatedAt.Time, ls.Status.AuthTokenExpiresAt.Time, now).Sub(now)
-	if face.IsThrottled(err) {
+	switch {
+	case errors.Is(err, quota.ErrWaitAborted):
+		// Yielded to creates and deletes on a busy account: not a failure, poll again soon.
+		r.polls.forget(ls.UID)
+		return ctrl.Result{RequeueAfter: quotaRetry}, nil
+	case face.IsThrottled(err):
 		next = max(face.RetryAfter(err), retryMin)
 	}
+	log.FromContext(ctx).Info("result poll failed; retrying", "error", describeFaceError(err))
 	return ctrl.Result{RequeueAfter: next}, nil
 }

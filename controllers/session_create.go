@@ -142,7 +142,9 @@ func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev
 		return ctrl.Result{}, fmt.Errorf("claim create: %w", err)
 	}
 
-	s, err := createCloudSession(ctx, fc, ls, ref)
+	createCtx, cancel := context.WithTimeout(ctx, createQuotaBudget)
+	s, err := createCloudSession(createCtx, fc, ls, ref)
+	cancel()
 	if err != nil {
 		if errors.Is(err, face.ErrOutcomeUnknown) {
 			r.reportCreateOutcomeUnknown(ls, "the create request got no answer after it was sent")
@@ -229,6 +231,7 @@ func createRequestTTL(ls *facev1.LivenessSession) int32 {
 // outcome Pending; result polling starts from the session's creation time.
 func (r *LivenessSessionReconciler) recordSession(ls *facev1.LivenessSession, s *cloudSession, created, expiresAt time.Time) {
 	ls.Status.SessionID = s.ID
+	ls.Status.Account = recordedAccount(ls.Spec.AccountRef)
 	ls.Status.SessionStatus = s.Status
 	ls.Status.ModelVersion = s.ModelVersion
 	ls.Status.CreatedAt = &metav1.Time{Time: created}
@@ -239,6 +242,18 @@ func (r *LivenessSessionReconciler) recordSession(ls *facev1.LivenessSession, s 
 	setReady(ls)
 	setOutcome(ls, facev1.OutcomePending, created)
 	r.polls.record(ls.UID, created, ls.Annotations[facev1.AnnotationSyncRequestedAt])
+}
+
+// recordedAccount is the account reference kept in status, with its kind spelled out.
+func recordedAccount(ref *facev1.AccountReference) *facev1.AccountReference {
+	if ref == nil {
+		return nil
+	}
+	out := *ref
+	if out.Kind == "" {
+		out.Kind = facev1.AccountKindFaceAccount
+	}
+	return &out
 }
 
 // claimCreate records that a create is under way (the create-pending annotation) and adds the

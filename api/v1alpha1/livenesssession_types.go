@@ -35,6 +35,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="(has(self.enableSessionImage) && self.enableSessionImage) == (has(oldSelf.enableSessionImage) && oldSelf.enableSessionImage)",message="spec.enableSessionImage is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.livenessModelVersion) == has(oldSelf.livenessModelVersion) && (!has(self.livenessModelVersion) || self.livenessModelVersion == oldSelf.livenessModelVersion)",message="spec.livenessModelVersion is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.tokenSecretName) == has(oldSelf.tokenSecretName) && (!has(self.tokenSecretName) || self.tokenSecretName == oldSelf.tokenSecretName)",message="spec.tokenSecretName is immutable: the token was published under the first name; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="has(self.accountRef) == has(oldSelf.accountRef) && (!has(self.accountRef) || self.accountRef == oldSelf.accountRef)",message="spec.accountRef is immutable: the cloud session lives in the first account's Face resource; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.verification) == has(oldSelf.verification) && (!has(self.verification) || self.verification == oldSelf.verification)",message="spec.verification is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.sessionImageSecretName) == has(oldSelf.sessionImageSecretName) && (!has(self.sessionImageSecretName) || self.sessionImageSecretName == oldSelf.sessionImageSecretName)",message="spec.sessionImageSecretName is immutable; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="!has(self.sessionImageSecretName) || (has(self.enableSessionImage) && self.enableSessionImage)",message="spec.sessionImageSecretName needs spec.enableSessionImage: true (Face stores no session image otherwise)"
@@ -83,6 +84,12 @@ type LivenessSessionSpec struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// +optional
 	TokenSecretName string `json:"tokenSecretName,omitempty"`
+
+	// AccountRef names the Face account (a FaceAccount in this namespace, or a
+	// ClusterFaceAccount) to create the session with. Empty: the manager's default account
+	// (FACE_ENDPOINT and FACE_APIKEY).
+	// +optional
+	AccountRef *AccountReference `json:"accountRef,omitempty"`
 
 	// Verification makes this a liveness-with-verify session: Face also checks that the live
 	// person matches the reference image.
@@ -185,6 +192,11 @@ type LivenessSessionStatus struct {
 	// SessionID is the Face session id.
 	// +optional
 	SessionID string `json:"sessionId,omitempty"`
+
+	// Account is the Face account the session was created with; reads and the delete always go
+	// there. Empty for the manager's default account.
+	// +optional
+	Account *AccountReference `json:"account,omitempty"`
 
 	// SessionStatus is the session's state as Face reports it.
 	// +optional

@@ -20,7 +20,9 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/controllers"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
 // options are the manager's settings, from flags and the environment.
@@ -28,6 +30,9 @@ type options struct {
 	faceEndpoint            string
 	faceAPIKeyFile          string
 	faceTimeout             time.Duration
+	faceRequestsPerSecond   float64
+	faceBurst               int
+	operatorNamespace       string
 	metricsAddr             string
 	probeAddr               string
 	leaderElect             bool
@@ -44,6 +49,11 @@ func main() {
 	flag.StringVar(&o.faceAPIKeyFile, "face-apikey-file", "",
 		"file holding the Face API key; the key may instead come from env FACE_APIKEY (never a flag: flags show in process lists)")
 	flag.DurationVar(&o.faceTimeout, "face-timeout", 30*time.Second, "timeout of one Face request")
+	flag.Float64Var(&o.faceRequestsPerSecond, "face-requests-per-second", quota.DefaultRequestsPerSecond,
+		"request quota of the default Face account (S0: 10); FaceAccounts set their own")
+	flag.IntVar(&o.faceBurst, "face-burst", quota.DefaultBurst, "burst of the default Face account's quota")
+	flag.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "liveness-operator-system"),
+		"namespace of the operator, where ClusterFaceAccounts' key Secrets live (env POD_NAMESPACE)")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "metrics endpoint address; 0 disables it")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "health and readiness probe address")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "use leader election, so only one replica reconciles")
@@ -68,15 +78,19 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	if o.faceEndpoint == "" {
-		return fmt.Errorf("no Face endpoint: set FACE_ENDPOINT or --face-endpoint")
-	}
-	if apiKey == "" {
-		return fmt.Errorf("no Face API key: set FACE_APIKEY or --face-apikey-file")
-	}
-	faceClient, err := face.NewClient(face.Options{Endpoint: o.faceEndpoint, APIKey: apiKey, Timeout: o.faceTimeout})
-	if err != nil {
-		return fmt.Errorf("Face client: %w", err)
+	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout}, nil)
+	switch {
+	case o.faceEndpoint != "" && apiKey != "":
+		limits := quota.Limits{RequestsPerSecond: o.faceRequestsPerSecond, Burst: o.faceBurst}
+		if _, err := registry.Set(accounts.DefaultKey, accounts.Config{
+			Endpoint: o.faceEndpoint, Credential: accounts.Credential{APIKey: apiKey}, Limits: limits,
+		}); err != nil {
+			return fmt.Errorf("default Face account: %w", err)
+		}
+	case o.faceEndpoint != "" || apiKey != "":
+		return fmt.Errorf("the default Face account needs both FACE_ENDPOINT and FACE_APIKEY (or --face-apikey-file)")
+	default:
+		log.Info("no default Face account (FACE_ENDPOINT/FACE_APIKEY unset): LivenessSessions must name a FaceAccount or ClusterFaceAccount")
 	}
 
 	scheme := runtime.NewScheme()
@@ -100,15 +114,34 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
+	identities, err := controllers.NewIdentityCache(mgr, nil)
+	if err != nil {
+		return err
+	}
+	events := mgr.GetEventRecorder("liveness-operator")
 	if err := (&controllers.LivenessSessionReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Face:                    controllers.StaticFaceClient{Client: faceClient},
-		Events:                  mgr.GetEventRecorder("liveness-operator"),
+		Face:                    controllers.AccountResolver{Registry: registry, Client: mgr.GetClient()},
+		Events:                  events,
 		Metrics:                 controllers.NewMetrics(metrics.Registry),
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		Identities:              identities,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("controller: %w", err)
+	}
+	for _, kind := range []facev1.AccountKind{facev1.AccountKindFaceAccount, facev1.AccountKindClusterFaceAccount} {
+		if err := (&controllers.FaceAccountReconciler{
+			Client:            mgr.GetClient(),
+			APIReader:         mgr.GetAPIReader(),
+			Registry:          registry,
+			Kind:              kind,
+			OperatorNamespace: o.operatorNamespace,
+			Events:            events,
+			Identities:        identities,
+		}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("%s controller: %w", kind, err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
@@ -116,8 +149,16 @@ func run(o options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("starting manager", "faceEndpoint", o.faceEndpoint, "maxConcurrentReconciles", o.maxConcurrentReconciles)
+	log.Info("starting manager", "defaultFaceEndpoint", o.faceEndpoint, "maxConcurrentReconciles", o.maxConcurrentReconciles)
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// envOr is the environment variable's value, or def when it is unset.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // readAPIKey reads the Face key from a file (a mounted Secret) or from FACE_APIKEY.

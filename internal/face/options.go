@@ -73,6 +73,12 @@ type Options struct {
 	// Zero means azcore's default (60s).
 	MaxRetryDelay time.Duration
 
+	// NoThrottleRetries leaves 429 answers to the caller instead of retrying them inside the
+	// client. A client wrapped by an account-wide quota limiter needs it: the limiter must see
+	// every 429 to pause all workers for the Retry-After window, and a retry that succeeds
+	// inside the client would hide it. 408 and 5xx are still retried.
+	NoThrottleRetries bool
+
 	// InsecureAllowCredentialWithHTTP permits sending the key or bearer token over plain http
 	// to a non-loopback host (for example an in-cluster emulator Service). Plain http to a
 	// loopback address (127.0.0.0/8, ::1, localhost) is always allowed because that traffic

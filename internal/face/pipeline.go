@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -49,6 +50,9 @@ func (o Options) retryOptions() policy.RetryOptions {
 		RetryDelay:    o.RetryDelay,
 		MaxRetryDelay: o.MaxRetryDelay,
 		StatusCodes:   retryStatusCodes,
+	}
+	if o.NoThrottleRetries {
+		ro.StatusCodes = slices.DeleteFunc(slices.Clone(retryStatusCodes), func(c int) bool { return c == http.StatusTooManyRequests })
 	}
 	if ro.MaxRetries == 0 {
 		ro.MaxRetries = DefaultMaxRetries

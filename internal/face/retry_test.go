@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,4 +223,33 @@ func TestGetRetriedAfterConnectionDropAndTimeout(t *testing.T) {
 	_, err = c.GetLivenessSessionResult(context.Background(), "s-1")
 	require.NoError(t, err, "the per-try timeout ends the hung try and the retry succeeds")
 	require.Len(t, slow.requests(), 2)
+}
+
+// With NoThrottleRetries a GET's 429 reaches the caller at once (for an account-wide limiter
+// to pause every worker), while 503s are still retried.
+func TestNoThrottleRetriesLeaves429ToTheCaller(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":{"code":"429","message":"Rate limit is exceeded."}}`))
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c, err := NewClient(Options{Endpoint: srv.URL, APIKey: "k", NoThrottleRetries: true, MaxRetries: 2, RetryDelay: time.Millisecond})
+	require.NoError(t, err)
+
+	_, err = c.GetLivenessSessionResult(context.Background(), "s")
+	require.True(t, IsThrottled(err), "%v", err)
+	require.Equal(t, time.Second, RetryAfter(err))
+	require.Equal(t, int32(1), calls.Load(), "the 429 is not retried inside the client")
+
+	_, err = c.GetLivenessSessionResult(context.Background(), "s")
+	require.Error(t, err)
+	require.Equal(t, int32(4), calls.Load(), "503s are still retried (1 try + 2 retries)")
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/controllers"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
 // Scheme knows the built-in kinds and the operator's.
@@ -50,28 +53,54 @@ func FaceClient(t testing.TB, endpoint, key string) *face.HTTPClient {
 
 // ManagerOptions tune StartManager.
 type ManagerOptions struct {
-	// Face is the client for every session (required).
-	Face face.Client
+	// Endpoint and APIKey configure the default account; empty Endpoint: no default account.
+	Endpoint, APIKey string
+	// Limits is the default account's quota; zero: generous (1000/s), so tests measure the
+	// operator rather than the S0 quota.
+	Limits quota.Limits
+	// Credentials builds Entra ID credentials for accounts (default: azidentity).
+	Credentials controllers.CredentialFactory
+	// OperatorNamespace holds ClusterFaceAccounts' key Secrets (default: the watched namespace).
+	OperatorNamespace string
+	// ExtraNamespaces are watched too (for example a second team's namespace).
+	ExtraNamespaces []string
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 	// Events defaults to the manager's recorder.
 	Events events.EventRecorder
 }
 
-// Manager is a running manager with the LivenessSession reconciler, watching one namespace.
+// Manager is a running manager with the operator's reconcilers, watching the test's namespaces.
 type Manager struct {
-	// Reconciler is the reconciler it runs.
+	// Reconciler is the LivenessSession reconciler it runs.
 	Reconciler *controllers.LivenessSessionReconciler
+	// Registry holds its Face accounts.
+	Registry *accounts.Registry
 	// Client reads from the manager's cache.
 	Client client.Client
+}
+
+// testFaceOptions are the Face client settings of test managers: short timeouts and retry
+// delays.
+func testFaceOptions() face.Options {
+	return face.Options{Timeout: 5 * time.Second, MaxRetries: 2, RetryDelay: 50 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
 }
 
 // StartManager runs the real reconciler in a manager that watches only namespace, so tests in
 // other namespaces (with their own emulators) never meet it. It stops when the test ends.
 func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts ManagerOptions) *Manager {
 	t.Helper()
+	namespaces := append([]string{namespace}, opts.ExtraNamespaces...)
+	if opts.OperatorNamespace == "" {
+		opts.OperatorNamespace = namespace
+	} else if !slices.Contains(namespaces, opts.OperatorNamespace) {
+		namespaces = append(namespaces, opts.OperatorNamespace)
+	}
 	cacheOpts := controllers.CacheOptions()
-	cacheOpts.DefaultNamespaces = map[string]cache.Config{namespace: {}}
+	cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+	for _, ns := range namespaces {
+		cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -86,17 +115,48 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 	if rec == nil {
 		rec = mgr.GetEventRecorder("liveness-operator")
 	}
+	registry := accounts.NewRegistry(testFaceOptions(), nil)
+	if opts.Endpoint != "" {
+		limits := opts.Limits
+		if limits == (quota.Limits{}) {
+			limits = quota.Limits{RequestsPerSecond: 1000, Burst: 1000}
+		}
+		if _, err := registry.Set(accounts.DefaultKey, accounts.Config{
+			Endpoint: opts.Endpoint, Credential: accounts.Credential{APIKey: opts.APIKey}, Limits: limits,
+		}); err != nil {
+			t.Fatalf("default account: %v", err)
+		}
+	}
+	// Only the test's namespaces, like the cache, so parallel tests never meet.
+	identities, err := controllers.NewIdentityCache(mgr, namespaces)
+	if err != nil {
+		t.Fatalf("identity cache: %v", err)
+	}
 	r := &controllers.LivenessSessionReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Face:      controllers.StaticFaceClient{Client: opts.Face},
-		Events:    rec,
-		Clock:     opts.Clock,
-		// Only this namespace, like the cache, so parallel tests never meet.
-		WatchNamespaces: []string{namespace},
+		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
+		Face:            controllers.AccountResolver{Registry: registry, Client: mgr.GetClient()},
+		Events:          rec,
+		Clock:           opts.Clock,
+		WatchNamespaces: namespaces,
+		Identities:      identities,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatalf("setup reconciler: %v", err)
+	}
+	for _, kind := range []facev1.AccountKind{facev1.AccountKindFaceAccount, facev1.AccountKindClusterFaceAccount} {
+		if err := (&controllers.FaceAccountReconciler{
+			Client:            mgr.GetClient(),
+			APIReader:         mgr.GetAPIReader(),
+			Registry:          registry,
+			Kind:              kind,
+			OperatorNamespace: opts.OperatorNamespace,
+			Credentials:       opts.Credentials,
+			Events:            rec,
+			Identities:        identities,
+		}).SetupWithManager(mgr); err != nil {
+			t.Fatalf("setup %s reconciler: %v", kind, err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -110,5 +170,5 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
 		t.Fatal("manager cache did not sync")
 	}
-	return &Manager{Reconciler: r, Client: mgr.GetClient()}
+	return &Manager{Reconciler: r, Registry: registry, Client: mgr.GetClient()}
 }

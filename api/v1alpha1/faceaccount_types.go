@@ -1,0 +1,254 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FaceAccountSpec is one Azure AI Face resource: where it is, how to authenticate, and its
+// request quota.
+type FaceAccountSpec struct {
+	// Endpoint of the Face resource, e.g. https://<resource>.cognitiveservices.azure.com. It is
+	// immutable: sessions created through the account must be read and deleted at the same
+	// resource; point a new account at a new resource instead.
+	// +kubebuilder:validation:Pattern=`^https?://[^\s/]+(/.*)?$`
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.endpoint is immutable: sessions were created at this Face resource; create a new account for another endpoint"
+	Endpoint string `json:"endpoint"`
+
+	// Credentials: an API key from a Secret, or Entra ID.
+	Credentials FaceCredentials `json:"credentials"`
+
+	// Quota is the Face resource's request quota, shared by every call the operator makes to it.
+	// Default: the S0 tier's 10 requests per second.
+	// +optional
+	Quota *FaceQuota `json:"quota,omitempty"`
+}
+
+// FaceCredentials authenticate to Face: set exactly one of apiKey or entraID.
+// +kubebuilder:validation:XValidation:rule="has(self.apiKey) != has(self.entraID)",message="set exactly one of spec.credentials.apiKey or spec.credentials.entraID"
+type FaceCredentials struct {
+	// APIKey is read from a Secret: the account's namespace for a FaceAccount, the operator's
+	// namespace for a ClusterFaceAccount. A rotated key is picked up without a restart.
+	// +optional
+	APIKey *SecretKeySelector `json:"apiKey,omitempty"`
+	// EntraID authenticates with Microsoft Entra ID tokens for the scope
+	// https://cognitiveservices.azure.com/.default.
+	// +optional
+	EntraID *EntraIDCredentials `json:"entraID,omitempty"`
+}
+
+// SecretKeySelector names a key of a Secret in the namespace the account's kind implies.
+type SecretKeySelector struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// Key within it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// EntraIDMode selects how Entra ID tokens are obtained.
+// +kubebuilder:validation:Enum=WorkloadIdentity;DefaultChain
+type EntraIDMode string
+
+const (
+	// EntraIDWorkloadIdentity uses Azure workload identity (a federated service account token).
+	EntraIDWorkloadIdentity EntraIDMode = "WorkloadIdentity"
+	// EntraIDDefaultChain uses azidentity's default credential chain (environment, workload
+	// identity, managed identity, ...).
+	EntraIDDefaultChain EntraIDMode = "DefaultChain"
+)
+
+// EntraIDCredentials configure Entra ID authentication.
+type EntraIDCredentials struct {
+	// Mode is WorkloadIdentity (default) or DefaultChain.
+	// +kubebuilder:default=WorkloadIdentity
+	// +optional
+	Mode EntraIDMode `json:"mode,omitempty"`
+	// ClientID of the Entra application or managed identity (default: AZURE_CLIENT_ID).
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	ClientID string `json:"clientID,omitempty"`
+	// TenantID of the Entra tenant (default: AZURE_TENANT_ID).
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	TenantID string `json:"tenantID,omitempty"`
+}
+
+// FaceQuota is a Face resource's request quota: requests per second with a burst (S0: 10/s),
+// or requests per minute (F0: 20/min).
+// +kubebuilder:validation:XValidation:rule="has(self.requestsPerSecond) != has(self.requestsPerMinute)",message="set exactly one of quota.requestsPerSecond (S0: 10) or quota.requestsPerMinute (F0: 20)"
+type FaceQuota struct {
+	// RequestsPerSecond the resource allows (S0: 10).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	// +optional
+	RequestsPerSecond *int32 `json:"requestsPerSecond,omitempty"`
+	// RequestsPerMinute the resource allows (F0: 20).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=600000
+	// +optional
+	RequestsPerMinute *int32 `json:"requestsPerMinute,omitempty"`
+	// Burst is how many requests may go at once after a quiet spell (default: one second's
+	// worth for requestsPerSecond, 1 for requestsPerMinute).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000
+	// +optional
+	Burst *int32 `json:"burst,omitempty"`
+}
+
+// FaceAccountStatus is the account's observed state.
+type FaceAccountStatus struct {
+	// ObservedGeneration is the generation last checked.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Sessions is how many LivenessSessions currently use the account.
+	// +optional
+	Sessions int32 `json:"sessions,omitempty"`
+	// PausedUntil is set while Face throttles the account (429): no call goes to it before then.
+	// +optional
+	PausedUntil *metav1.Time `json:"pausedUntil,omitempty"`
+	// Conditions: Ready is True once a credential check against Face succeeded.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// FaceAccount is an Azure AI Face resource that LivenessSessions in its namespace can use.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=face
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Sessions",type=integer,JSONPath=`.status.sessions`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type FaceAccount struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the Face resource.
+	Spec FaceAccountSpec `json:"spec"`
+	// Status is its observed state.
+	// +optional
+	Status FaceAccountStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// FaceAccountList is a list of FaceAccounts.
+type FaceAccountList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the accounts.
+	Items []FaceAccount `json:"items"`
+}
+
+// ClusterFaceAccountSpec is a Face resource shared by several namespaces.
+type ClusterFaceAccountSpec struct {
+	FaceAccountSpec `json:",inline"`
+	// NamespaceSelector says which namespaces may use the account; LivenessSessions elsewhere are
+	// refused. An empty selector admits every namespace.
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+}
+
+// ClusterFaceAccount is an Azure AI Face resource for the namespaces its selector admits. Its key
+// Secret lives in the operator's namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,categories=face
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Sessions",type=integer,JSONPath=`.status.sessions`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ClusterFaceAccount struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the Face resource and who may use it.
+	Spec ClusterFaceAccountSpec `json:"spec"`
+	// Status is its observed state.
+	// +optional
+	Status FaceAccountStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ClusterFaceAccountList is a list of ClusterFaceAccounts.
+type ClusterFaceAccountList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the accounts.
+	Items []ClusterFaceAccount `json:"items"`
+}
+
+// AccountKind is the kind of a Face account reference.
+// +kubebuilder:validation:Enum=FaceAccount;ClusterFaceAccount
+type AccountKind string
+
+const (
+	// AccountKindFaceAccount is a FaceAccount in the session's namespace.
+	AccountKindFaceAccount AccountKind = "FaceAccount"
+	// AccountKindClusterFaceAccount is a ClusterFaceAccount.
+	AccountKindClusterFaceAccount AccountKind = "ClusterFaceAccount"
+)
+
+// AccountReference names the Face account a LivenessSession uses.
+type AccountReference struct {
+	// Kind is FaceAccount (in the session's namespace, the default) or ClusterFaceAccount.
+	// +kubebuilder:default=FaceAccount
+	// +optional
+	Kind AccountKind `json:"kind,omitempty"`
+	// Name of the account.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// AccountFinalizer keeps an account while LivenessSessions still need it to delete their
+// cloud sessions.
+const AccountFinalizer = "face.liveness-operator.io/account-in-use"
+
+// Account condition reasons.
+const (
+	// ReasonCredentialsValid: a credential check against Face succeeded.
+	ReasonCredentialsValid = "CredentialsValid"
+	// ReasonKeySecretNotFound: the API key's Secret or key does not exist.
+	ReasonKeySecretNotFound = "KeySecretNotFound"
+	// ReasonCredentialsUnavailable: an Entra ID credential could not be set up.
+	ReasonCredentialsUnavailable = "CredentialsUnavailable"
+	// ReasonAccountNotFound: the session's account does not exist.
+	ReasonAccountNotFound = "AccountNotFound"
+	// ReasonAccountNotReady: the session's account cannot reach Face yet.
+	ReasonAccountNotReady = "AccountNotReady"
+	// ReasonNamespaceNotAllowed: a ClusterFaceAccount's selector does not admit the namespace.
+	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
+	// ReasonAccountThrottled: the account is paused by Face's Retry-After; calls wait.
+	ReasonAccountThrottled = "AccountThrottled"
+	// ReasonFinalizerReleased: a session's cloud session had certainly expired and its account
+	// could not delete it; the finalizer was released without a delete.
+	ReasonFinalizerReleased = "FinalizerReleased"
+)
+
+func init() {
+	SchemeBuilder.Register(&FaceAccount{}, &FaceAccountList{}, &ClusterFaceAccount{}, &ClusterFaceAccountList{})
+}
+
+// AccountSpec returns the Face resource settings.
+func (a *FaceAccount) AccountSpec() *FaceAccountSpec { return &a.Spec }
+
+// AccountStatus returns the status to update.
+func (a *FaceAccount) AccountStatus() *FaceAccountStatus { return &a.Status }
+
+// AccountSpec returns the Face resource settings.
+func (a *ClusterFaceAccount) AccountSpec() *FaceAccountSpec { return &a.Spec.FaceAccountSpec }
+
+// AccountStatus returns the status to update.
+func (a *ClusterFaceAccount) AccountStatus() *FaceAccountStatus { return &a.Status }

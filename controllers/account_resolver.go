@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
+	"github.com/liveness-operator/liveness-operator/internal/face"
+)
+
+// AccountUnavailableError says why a session's account cannot serve it right now. The reason
+// becomes the session's condition reason; Stalled says a human must act (the namespace is not
+// admitted), otherwise the session waits and is retried after RetryAfter or when the account
+// changes.
+type AccountUnavailableError struct {
+	// Reason is a condition reason (AccountNotFound, AccountNotReady, CredentialsRejected, ...).
+	Reason string
+	// Message says what to fix.
+	Message string
+	// Stalled is true when waiting will not help.
+	Stalled bool
+	// RetryAfter is when to look again.
+	RetryAfter time.Duration
+}
+
+func (e *AccountUnavailableError) Error() string { return e.Message }
+
+// accountWait is how often a session re-checks an account that is not usable yet; account
+// status changes also wake it through the account watch.
+const accountWait = 30 * time.Second
+
+// AccountResolver serves each LivenessSession with its account's client from the registry. A
+// session that already has a cloud session always uses the account recorded in its status.
+type AccountResolver struct {
+	// Registry holds the configured accounts.
+	Registry *accounts.Registry
+	// Client reads accounts and namespaces from the cache.
+	Client client.Reader
+}
+
+// ClientFor returns the session's account's client, or an *AccountUnavailableError.
+func (a AccountResolver) ClientFor(ctx context.Context, ls *facev1.LivenessSession) (face.Client, error) {
+	ref := sessionAccountRef(ls)
+	key := accounts.KeyFor(ls.Namespace, ref)
+	if key != accounts.DefaultKey {
+		if err := a.checkAccount(ctx, ls, key); err != nil {
+			return nil, err
+		}
+	}
+	c, limiter, ok := a.Registry.Get(key)
+	if !ok && key == accounts.DefaultKey {
+		return nil, &AccountUnavailableError{Reason: facev1.ReasonAccountNotFound, RetryAfter: accountWait,
+			Message: "the operator has no default Face account (FACE_ENDPOINT and FACE_APIKEY are unset): set spec.accountRef to a FaceAccount or ClusterFaceAccount"}
+	}
+	if !ok {
+		return nil, &AccountUnavailableError{Reason: facev1.ReasonAccountNotReady, RetryAfter: 2 * time.Second,
+			Message: fmt.Sprintf("account %s is not configured yet", key)}
+	}
+	// A paused account would hold a worker for the whole Retry-After window; the session is
+	// rescheduled for the window's end instead, and says why.
+	if until := limiter.PausedUntil(); time.Until(until) > pauseBlockLimit {
+		return nil, &AccountUnavailableError{Reason: facev1.ReasonAccountThrottled, RetryAfter: time.Until(until),
+			Message: fmt.Sprintf("Face throttled account %s (429); calls resume at %s", key, until.UTC().Format(time.RFC3339))}
+	}
+	return c, nil
+}
+
+// pauseBlockLimit is the longest account pause a worker simply waits out inside the limiter.
+const pauseBlockLimit = time.Second
+
+// sessionAccountRef is the account recorded at creation, else the one the spec names.
+func sessionAccountRef(ls *facev1.LivenessSession) *facev1.AccountReference {
+	if ls.Status.SessionID != "" || ls.Status.Account != nil {
+		return ls.Status.Account
+	}
+	return ls.Spec.AccountRef
+}
+
+// checkAccount verifies the account exists, is Ready, and (for a new session) admits the
+// session's namespace.
+func (a AccountResolver) checkAccount(ctx context.Context, ls *facev1.LivenessSession, key accounts.Key) error {
+	var obj client.Object = &facev1.FaceAccount{}
+	if key.Kind == facev1.AccountKindClusterFaceAccount {
+		obj = &facev1.ClusterFaceAccount{}
+	}
+	if err := a.Client.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: key.Name}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return &AccountUnavailableError{Reason: facev1.ReasonAccountNotFound, RetryAfter: accountWait,
+				Message: fmt.Sprintf("%s %q does not exist; create it or fix spec.accountRef", key.Kind, key.Name)}
+		}
+		return err
+	}
+	var sel *metav1.LabelSelector
+	var conds []metav1.Condition
+	switch o := obj.(type) {
+	case *facev1.ClusterFaceAccount:
+		sel, conds = &o.Spec.NamespaceSelector, o.Status.Conditions
+	case *facev1.FaceAccount:
+		conds = o.Status.Conditions
+	}
+	if sel != nil && ls.Status.SessionID == "" {
+		if err := a.admits(ctx, sel, ls.Namespace, key); err != nil {
+			return err
+		}
+	}
+	ready := meta.FindStatusCondition(conds, facev1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue {
+		reason, msg := facev1.ReasonAccountNotReady, fmt.Sprintf("%s %q is not Ready yet", key.Kind, key.Name)
+		if ready != nil {
+			msg = fmt.Sprintf("%s %q is not Ready: %s", key.Kind, key.Name, ready.Message)
+			if ready.Reason == facev1.ReasonCredentialsRejected {
+				reason = facev1.ReasonCredentialsRejected
+			}
+		}
+		return &AccountUnavailableError{Reason: reason, Message: msg, RetryAfter: accountWait}
+	}
+	return nil
+}
+
+// admits checks a ClusterFaceAccount's namespace selector against the namespace's labels.
+func (a AccountResolver) admits(ctx context.Context, sel *metav1.LabelSelector, ns string, key accounts.Key) error {
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return &AccountUnavailableError{Reason: facev1.ReasonNamespaceNotAllowed, Stalled: true,
+			Message: fmt.Sprintf("ClusterFaceAccount %q has an invalid namespaceSelector: %v", key.Name, err)}
+	}
+	nsObj := &corev1.Namespace{}
+	if err := a.Client.Get(ctx, types.NamespacedName{Name: ns}, nsObj); err != nil {
+		return fmt.Errorf("read namespace %s: %w", ns, err)
+	}
+	if !selector.Matches(labels.Set(nsObj.Labels)) {
+		return &AccountUnavailableError{Reason: facev1.ReasonNamespaceNotAllowed, Stalled: true,
+			Message: fmt.Sprintf("ClusterFaceAccount %q does not admit namespace %q (its namespaceSelector is %s); use another account or ask its owner to admit this namespace",
+				key.Name, ns, selector.String())}
+	}
+	return nil
+}
