@@ -11,10 +11,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
@@ -59,7 +62,6 @@ func waitAccount(t *testing.T, ns, name string, status metav1.ConditionStatus, r
 	})
 	return fa
 }
-
 
 // Two teams, each with its own Face resource key, in their own namespaces: each session goes to
 // its own account, and status records which.
@@ -300,3 +302,51 @@ func TestEntraIDAccountSendsBearerTokenForTheCognitiveServicesScope(t *testing.T
 	require.Equal(t, "00000000-0000-0000-0000-0000000000c1", gotSpec.ClientID)
 }
 
+// A session whose account lost its key cannot delete its cloud session: the finalizer holds
+// until the session has certainly expired (48 h after creation), then it is released with a
+// Warning event, so a lost key never pins resources forever.
+func TestDeletionWithoutCredentialsReleasesAfterCertainExpiry(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Clock: clk})
+	ctx := context.Background()
+	require.NoError(t, k8sClient.Create(ctx, keySecret(ns, "face-key", harness.TestAPIKey)))
+	require.NoError(t, k8sClient.Create(ctx, faceAccount(ns, "face", emu.URL, "face-key")))
+	require.NoError(t, k8sClient.Create(ctx, sessionWithAccount(ns, "s", facev1.AccountReference{Name: "face"})))
+	ls := waitCondition(t, ns, "s", facev1.ConditionReady, metav1.ConditionTrue, "")
+
+	require.NoError(t, k8sClient.Delete(ctx, keySecret(ns, "face-key", "")))
+	waitAccount(t, ns, "face", metav1.ConditionFalse, facev1.ReasonKeySecretNotFound)
+	require.NoError(t, k8sClient.Delete(ctx, ls))
+	waitCondition(t, ns, "s", facev1.ConditionReconciling, metav1.ConditionTrue, facev1.ReasonAccountNotReady)
+	require.NoError(t, k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "s"}, ls), "the finalizer holds while the session may still exist")
+
+	clk.SetTime(clk.Now().Add(48*time.Hour + time.Minute))
+	requestSync(t, ns, "s") // any change wakes the reconcile; the real requeue would come at expiry
+	waitGone(t, ns, "s")
+	s, _ := emu.Session(ls.Status.SessionID)
+	require.False(t, s.Deleted, "nothing could be deleted without the key")
+
+	var evs eventsv1.EventList
+	require.NoError(t, k8sClient.List(ctx, &evs, client.InNamespace(ns)))
+	found := false
+	for _, e := range evs.Items {
+		if e.Reason == facev1.ReasonFinalizerReleased && e.Type == corev1.EventTypeWarning {
+			found = true
+		}
+	}
+	require.True(t, found, "a Warning event says the finalizer was released without a delete")
+
+	// With its last session gone, the account may go too.
+	fa := &facev1.FaceAccount{}
+	require.NoError(t, k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "face"}, fa))
+	require.NoError(t, k8sClient.Delete(ctx, fa))
+	harness.Eventually(t, 20*time.Second, func() string {
+		if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "face"}, fa); apierrors.IsNotFound(err) {
+			return ""
+		}
+		return "account still exists"
+	})
+}

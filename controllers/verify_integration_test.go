@@ -40,7 +40,6 @@ func noisyPNG(t *testing.T, w, h int) []byte {
 	return buf.Bytes()
 }
 
-
 // verifySession is a LivenessSession with verification against key "face.png" of Secret "ref".
 func verifySession(ns, name string) *facev1.LivenessSession {
 	ls := newSession(ns, name)
