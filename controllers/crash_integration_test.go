@@ -216,3 +216,35 @@ func TestStaleCacheCannotCreateTwice(t *testing.T) {
 	require.Positive(t, res.RequeueAfter, "a conflict is retried from the newer version")
 	require.Len(t, emu.SessionsFor(ns+"-stale"), 1, "the stale reconcile must not create")
 }
+
+// The report of an interrupted create survives further crashes, and is not repeated: a process
+// that is about to report it dies (at its status write, or right after it at its own claim),
+// and the count still ends at exactly one.
+func TestInterruptedCreateReportSurvivesACrash(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	for _, secondDiesAt := range []string{"status", "claim"} {
+		t.Run(secondDiesAt, func(t *testing.T) {
+			name := "twice-" + secondDiesAt
+			require.NoError(t, k8sClient.Create(context.Background(), newSession(ns, name)))
+			req := ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
+
+			// 1: Face answers, the process dies before the token Secret: the unavoidable window.
+			_, _ = reconcilerFor(t, emu, &process{dieAt: "secret"}).Reconcile(context.Background(), req)
+			// 2: the next process finds the interrupted create and dies while dealing with it.
+			_, _ = reconcilerFor(t, emu, &process{dieAt: secondDiesAt}).Reconcile(context.Background(), req)
+
+			// 3: a healthy process converges.
+			restarted := reconcilerFor(t, emu, nil)
+			for i := 0; i < 5 && !isReadyTrue(get(t, ns, name)); i++ {
+				_, err := restarted.Reconcile(context.Background(), req)
+				require.NoError(t, err)
+			}
+			ls := get(t, ns, name)
+			require.True(t, isReadyTrue(ls))
+			require.Equal(t, int32(1), ls.Status.UnconfirmedCreates, "reported exactly once: never lost, never repeated")
+			require.Len(t, emu.SessionsFor(ns+"-"+name), 2, "the lost session and its replacement")
+		})
+	}
+}

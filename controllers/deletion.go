@@ -28,12 +28,12 @@ const sessionLifetime = 48 * time.Hour
 // credentials hold the finalizer too, until the session has certainly expired (48 h after
 // creation, or earlier once its token has expired and its outcome is final): then the finalizer
 // is released with a Warning event, so a lost key cannot pin resources forever.
-func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSession) (ctrl.Result, error) {
+func (r *LivenessSessionReconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSession, sw *statusWriter) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
 		return ctrl.Result{}, nil
 	}
 	if ls.Spec.DeletionPolicy != facev1.DeletionPolicyOrphan {
-		id, err := r.sessionIDForDeletion(ctx, ls)
+		id, err := r.sessionIDForDeletion(ctx, ls, sw)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -86,9 +86,9 @@ func (r *LivenessSessionReconciler) deleteSessionImageSecret(ctx context.Context
 }
 
 // sessionIDForDeletion is the session to delete: the one in status, else one recorded only in
-// this resource's token Secret. A claim with neither means the create's outcome is unknown;
-// that is reported and there is nothing to delete.
-func (r *LivenessSessionReconciler) sessionIDForDeletion(ctx context.Context, ls *facev1.LivenessSession) (string, error) {
+// this resource's token Secret. An unresolved claim with neither means the create's outcome is
+// unknown; that is reported (durably, before the finalizer goes) and there is nothing to delete.
+func (r *LivenessSessionReconciler) sessionIDForDeletion(ctx context.Context, ls *facev1.LivenessSession, sw *statusWriter) (string, error) {
 	if ls.Status.SessionID != "" {
 		return ls.Status.SessionID, nil
 	}
@@ -101,8 +101,11 @@ func (r *LivenessSessionReconciler) sessionIDForDeletion(ctx context.Context, ls
 			return id, nil
 		}
 	}
-	if _, pending := ls.Annotations[facev1.AnnotationCreatePending]; pending {
-		r.reportCreateOutcomeUnknown(ls, "the resource was deleted while a create was interrupted")
+	if claim := ls.Annotations[facev1.AnnotationCreatePending]; claim != "" && claim != ls.Status.ResolvedCreateClaim {
+		r.reportCreateOutcomeUnknown(ls, claim, "the resource was deleted while a create was interrupted")
+		if err := sw.write(ctx, ls); err != nil {
+			return "", fmt.Errorf("record the interrupted create: %w", err)
+		}
 	}
 	return "", nil
 }

@@ -243,8 +243,10 @@ func TestFaceValidationErrorStallsWithoutRetrying(t *testing.T) {
 	creates := emu.Stats().ByOperation["CreateLivenessSession"].Total
 	time.Sleep(2 * time.Second)
 	require.Equal(t, creates, emu.Stats().ByOperation["CreateLivenessSession"].Total, "a rejected create must not be retried")
-	require.NotContains(t, get(t, ns, "future-model").Annotations, facev1.AnnotationCreatePending,
-		"a create with a known outcome leaves no pending claim")
+	got := get(t, ns, "future-model")
+	require.Equal(t, got.Annotations[facev1.AnnotationCreatePending], got.Status.ResolvedCreateClaim,
+		"a create with a known outcome leaves its claim resolved")
+	require.Zero(t, got.Status.UnconfirmedCreates)
 }
 
 func TestWrongKeyIsACredentialsProblem(t *testing.T) {

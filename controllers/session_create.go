@@ -19,11 +19,6 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/face"
 )
 
-// outcomeUnknownPause is how long the operator waits, after reporting a create whose outcome
-// is unknown, before it creates a replacement session. The pause lets the CreateOutcomeUnknown
-// reason reach status, so the incident is visible there and not only in events and metrics.
-const outcomeUnknownPause = time.Second
-
 // reconcileCloudSession makes sure the cloud session exists and its token Secret is published,
 // and owns the Ready condition while it does. It never creates a second session for a resource:
 //
@@ -34,7 +29,7 @@ const outcomeUnknownPause = time.Second
 //   - no id, no Secret: the session is created (createSession), unless Face already rejected
 //     the create for this generation: the spec is immutable, so the same request would fail
 //     again (Stalled, FaceRejected, stays until the resource is recreated).
-func (r *LivenessSessionReconciler) reconcileCloudSession(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+func (r *LivenessSessionReconciler) reconcileCloudSession(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, sw *statusWriter) (ctrl.Result, error) {
 	if ls.Status.SessionID == "" && rejectedThisGeneration(ls) {
 		return ctrl.Result{}, nil
 	}
@@ -54,7 +49,7 @@ func (r *LivenessSessionReconciler) reconcileCloudSession(ctx context.Context, l
 		}
 		return ctrl.Result{}, nil
 	}
-	return r.createSession(ctx, ls, fc)
+	return r.createSession(ctx, ls, fc, sw)
 }
 
 // secretConflictRecheck is how often a name taken by a foreign Secret is checked again.
@@ -105,23 +100,29 @@ func (r *LivenessSessionReconciler) adoptFromSecret(ctx context.Context, ls *fac
 
 // createSession creates the cloud session and publishes its token, crash-safely:
 //
-//  1. claim: the create-pending annotation (and the finalizer) are written with optimistic
-//     concurrency, so a reconcile working from a stale cache fails here instead of creating;
+//  1. claim: a fresh create-pending annotation value (and the finalizer) are written with
+//     optimistic concurrency, so a reconcile working from a stale cache fails here instead of
+//     creating;
 //  2. the Face create call (never retried automatically);
 //  3. the token Secret: the first durable record of the session (token, id, expiry);
 //  4. the session id in status, by the deferred status patch.
 //
-// A crash after 3 is healed by adoptFromSecret. A crash between 2 and 3 (the cloud answered,
-// nothing was written) is the one unavoidable window: the next reconcile finds the claim with
-// no session, reports it (reportCreateOutcomeUnknown) and creates a replacement; the lost
-// session cannot be reached without its id and expires with its token.
-func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
-	if _, pending := ls.Annotations[facev1.AnnotationCreatePending]; pending {
-		r.reportCreateOutcomeUnknown(ls, "an earlier create was interrupted before its session was recorded")
-		if err := r.releaseCreateClaim(ctx, ls); err != nil {
-			return ctrl.Result{}, err
+// A claim's outcome is accounted for by status.resolvedCreateClaim: set when the create failed
+// with a known outcome, or when its possible loss was reported. A crash after 3 is healed by
+// adoptFromSecret. A crash between 2 and 3 (the cloud answered, nothing was written) is the one
+// unavoidable window: the next reconcile finds an unresolved claim with no session, reports it,
+// makes that report durable before anything else (so no later crash can lose it; one can only
+// repeat it), and creates a replacement. The lost session cannot be reached without its id and
+// expires with its token.
+func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, sw *statusWriter) (ctrl.Result, error) {
+	if claim := ls.Annotations[facev1.AnnotationCreatePending]; claim != "" && claim != ls.Status.ResolvedCreateClaim {
+		r.reportCreateOutcomeUnknown(ls, claim, "an earlier create was interrupted before its session was recorded")
+		if err := sw.write(ctx, ls); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			}
+			return ctrl.Result{}, fmt.Errorf("record the interrupted create: %w", err)
 		}
-		return ctrl.Result{RequeueAfter: outcomeUnknownPause}, nil
 	}
 
 	var ref *referenceImage
@@ -134,7 +135,8 @@ func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev
 	}
 
 	now := r.Clock.Now()
-	if err := r.claimCreate(ctx, ls, now); err != nil {
+	claim, err := r.claimCreate(ctx, ls, now)
+	if err != nil {
 		if apierrors.IsConflict(err) {
 			// A newer version exists: act on it, not on this stale copy.
 			return ctrl.Result{RequeueAfter: conflictRetry}, nil
@@ -147,14 +149,12 @@ func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev
 	cancel()
 	if err != nil {
 		if errors.Is(err, face.ErrOutcomeUnknown) {
-			r.reportCreateOutcomeUnknown(ls, "the create request got no answer after it was sent")
+			r.reportCreateOutcomeUnknown(ls, claim, "the create request got no answer after it was sent")
+			return ctrl.Result{RequeueAfter: max(retryMin, face.RetryAfter(err))}, nil
 		}
-		if rerr := r.releaseCreateClaim(ctx, ls); rerr != nil {
-			return ctrl.Result{}, rerr
-		}
-		if errors.Is(err, face.ErrOutcomeUnknown) {
-			return ctrl.Result{RequeueAfter: max(outcomeUnknownPause, face.RetryAfter(err))}, nil
-		}
+		// Face answered: nothing was created. A crash before this reaches status only makes
+		// the next reconcile report the claim as unknown (counted, never lost).
+		ls.Status.ResolvedCreateClaim = claim
 		return onFaceError(ls, "create", err, now), nil
 	}
 
@@ -162,12 +162,12 @@ func (r *LivenessSessionReconciler) createSession(ctx context.Context, ls *facev
 	// stamping the earlier time never tells a consumer a dead token is still valid.
 	expiresAt := now.Add(time.Duration(createRequestTTL(ls)) * time.Second)
 	if err := r.Client.Create(ctx, tokenSecretFor(ls, s, expiresAt)); err != nil {
-		return r.onTokenSecretCreateFailed(ctx, ls, fc, s, err)
+		return r.onTokenSecretCreateFailed(ctx, ls, fc, s, claim, err)
 	}
 	r.Metrics.SessionsCreated.Inc()
+	ls.Status.ResolvedCreateClaim = claim
+	// No event here: Ready=True says it, and an event is one more API write per session.
 	r.recordSession(ls, s, now, expiresAt)
-	r.Events.Eventf(ls, nil, corev1.EventTypeNormal, "SessionCreated", "Create",
-		"created Face session %s; token published in Secret %s", s.ID, ls.TokenSecretNameOrDefault())
 	return ctrl.Result{}, nil
 }
 
@@ -203,16 +203,14 @@ func (r *LivenessSessionReconciler) referenceImageOrWait(ctx context.Context, ls
 // session was created. Without the Secret the token is lost, so the new session is deleted
 // (best effort) rather than leaked. A Secret that appeared in the meantime is then handled
 // like any existing Secret: adopted if this resource owns it, reported as a conflict if not.
-func (r *LivenessSessionReconciler) onTokenSecretCreateFailed(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, s *cloudSession, err error) (ctrl.Result, error) {
+func (r *LivenessSessionReconciler) onTokenSecretCreateFailed(ctx context.Context, ls *facev1.LivenessSession, fc face.Client, s *cloudSession, claim string, err error) (ctrl.Result, error) {
 	if derr := deleteCloudSession(ctx, fc, ls, s.ID); derr != nil {
-		r.reportCreateOutcomeUnknown(ls, "the token Secret could not be written and the new session could not be deleted")
+		r.reportCreateOutcomeUnknown(ls, claim, "the token Secret could not be written and the new session could not be deleted")
+	} else {
+		ls.Status.ResolvedCreateClaim = claim
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		_ = r.releaseCreateClaim(ctx, ls)
 		return ctrl.Result{}, fmt.Errorf("create token Secret: %w", err)
-	}
-	if rerr := r.releaseCreateClaim(ctx, ls); rerr != nil {
-		return ctrl.Result{}, rerr
 	}
 	secret, lerr := r.lookupTokenSecret(ctx, ls)
 	if lerr != nil || secret == nil {
@@ -256,31 +254,21 @@ func recordedAccount(ref *facev1.AccountReference) *facev1.AccountReference {
 	return &out
 }
 
-// claimCreate records that a create is under way (the create-pending annotation) and adds the
+// claimCreate records that a create is under way (a fresh create-pending value) and adds the
 // finalizer, in one write that fails with a conflict if the object changed since it was read.
-// The finalizer is thereby in place before any cloud call.
-func (r *LivenessSessionReconciler) claimCreate(ctx context.Context, ls *facev1.LivenessSession, now time.Time) error {
+// The finalizer is thereby in place before any cloud call. It returns the claim's value.
+func (r *LivenessSessionReconciler) claimCreate(ctx context.Context, ls *facev1.LivenessSession, now time.Time) (string, error) {
 	base := ls.DeepCopy()
 	controllerutil.AddFinalizer(ls, facev1.FinalizerName)
 	if ls.Annotations == nil {
 		ls.Annotations = map[string]string{}
 	}
-	ls.Annotations[facev1.AnnotationCreatePending] = now.UTC().Format(time.RFC3339Nano)
-	return r.patchMetadata(ctx, ls, base)
-}
-
-// releaseCreateClaim removes the create-pending annotation once the create's outcome is known
-// and accounted for (it failed, or its possible loss was reported).
-func (r *LivenessSessionReconciler) releaseCreateClaim(ctx context.Context, ls *facev1.LivenessSession) error {
-	if _, ok := ls.Annotations[facev1.AnnotationCreatePending]; !ok {
-		return nil
+	claim := now.UTC().Format(time.RFC3339Nano)
+	if claim == ls.Annotations[facev1.AnnotationCreatePending] {
+		claim += "+1" // two claims in one clock tick (a coarse fake clock) must still differ
 	}
-	base := ls.DeepCopy()
-	delete(ls.Annotations, facev1.AnnotationCreatePending)
-	if err := r.patchMetadata(ctx, ls, base); err != nil && !apierrors.IsConflict(err) {
-		return fmt.Errorf("release create claim: %w", err)
-	}
-	return nil
+	ls.Annotations[facev1.AnnotationCreatePending] = claim
+	return claim, r.patchMetadata(ctx, ls, base)
 }
 
 // patchMetadata writes a metadata change with optimistic concurrency. The status in memory is
@@ -294,10 +282,11 @@ func (r *LivenessSessionReconciler) patchMetadata(ctx context.Context, ls, base 
 
 // reportCreateOutcomeUnknown makes a possibly lost cloud session visible: a Warning event, the
 // liveness_operator_create_outcome_unknown_total metric, status.unconfirmedCreates, and the
-// CreateOutcomeUnknown reason on Ready and Reconciling.
-func (r *LivenessSessionReconciler) reportCreateOutcomeUnknown(ls *facev1.LivenessSession, why string) {
+// CreateOutcomeUnknown reason on Ready and Reconciling; and marks the claim as accounted for.
+func (r *LivenessSessionReconciler) reportCreateOutcomeUnknown(ls *facev1.LivenessSession, claim, why string) {
 	r.Metrics.CreateOutcomeUnknown.Inc()
 	ls.Status.UnconfirmedCreates++
+	ls.Status.ResolvedCreateClaim = claim
 	msg := why + "; a session it may have made cannot be reached and expires with its token; creating a new session"
 	setProgressing(ls, facev1.ReasonCreateOutcomeUnknown, msg)
 	r.Events.Eventf(ls, nil, corev1.EventTypeWarning, facev1.ReasonCreateOutcomeUnknown, "Create", "%s", msg)

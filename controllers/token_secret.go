@@ -70,9 +70,12 @@ func ownsSecret(ls *facev1.LivenessSession, s *corev1.Secret) bool {
 }
 
 // lookupTokenSecret returns the Secret with the token Secret's name, or nil when there is none.
-// The manager caches only its own labelled Secrets, so a miss in the cache is confirmed with a
-// live read: the name may be taken by a foreign Secret, or the cache may lag a Secret this
-// operator created moments ago. Both must be known before anything is created.
+// The manager caches only its own labelled Secrets; the identity cache knows every Secret's
+// name. A name absent from both is free as far as the operator can see, which costs no API
+// call; a name the identity cache knows is confirmed with a live read (a foreign Secret, or
+// one of the operator's own that the typed cache has not seen yet). If the identity cache lags a
+// Secret created moments ago, the token Secret's create fails with AlreadyExists, and that path
+// deletes the new cloud session and reports the conflict.
 func (r *LivenessSessionReconciler) lookupTokenSecret(ctx context.Context, ls *facev1.LivenessSession) (*corev1.Secret, error) {
 	key := types.NamespacedName{Namespace: ls.Namespace, Name: ls.TokenSecretNameOrDefault()}
 	secret := &corev1.Secret{}
@@ -82,6 +85,9 @@ func (r *LivenessSessionReconciler) lookupTokenSecret(ctx context.Context, ls *f
 	}
 	if !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("read token Secret %s from cache: %w", key.Name, err)
+	}
+	if r.Identities != nil && apierrors.IsNotFound(r.Identities.Get(ctx, key, metadataOnly("Secret"))) {
+		return nil, nil
 	}
 	err = r.APIReader.Get(ctx, key, secret)
 	if apierrors.IsNotFound(err) {

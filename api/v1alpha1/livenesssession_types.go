@@ -252,6 +252,12 @@ type LivenessSessionStatus struct {
 	// +optional
 	UnconfirmedCreates int32 `json:"unconfirmedCreates,omitempty"`
 
+	// ResolvedCreateClaim is the create-pending claim whose outcome is accounted for: the create
+	// succeeded, failed with an answer from Face, or was reported as unknown. A claim annotation
+	// that differs from it belongs to an interrupted create.
+	// +optional
+	ResolvedCreateClaim string `json:"resolvedCreateClaim,omitempty"`
+
 	// Conditions follow kstatus: Ready (session exists and its token is published),
 	// Reconciling, Stalled, and Completed (the end user's check has a final outcome).
 	// +optional
