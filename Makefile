@@ -61,8 +61,12 @@ test: control-plane verify-generated vet build ## Everything CI runs: generated 
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) LIVENESS_BIN_DIR=$(BIN) go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: control-plane build ## Benchmarks and load reports (emulator, burst, quota); see docs/performance.md.
-	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go test -run '^$$' -bench . -benchtime 1x ./test/perf/... ./internal/emulator/...
+bench: control-plane build ## Load, crash-safety, memory and quota reports against TARGETS (reports/*.md; ~30 min; LIVENESS_PERF_SCALE=smoke for ~3 min).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go test -run '^$$' -bench . -benchtime 1x -timeout 90m ./test/perf/ ./test/quota/
+
+.PHONY: bench-emulator
+bench-emulator: ## The emulator's own throughput (create+get+delete cycles per second).
+	go test -run '^$$' -bench CreateGetDelete -benchtime 3s -cpu 2 ./internal/emulator/
 
 ##@ Run
 

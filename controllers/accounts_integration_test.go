@@ -96,7 +96,7 @@ func TestClusterFaceAccountAdmitsOnlySelectedNamespaces(t *testing.T) {
 	require.NoError(t, k8sClient.Update(ctx, nsObj))
 
 	emu := harness.StartEmulator(t, emulator.Config{})
-	harness.StartManager(t, cpConfig, blue, harness.ManagerOptions{OperatorNamespace: operatorNS, ExtraNamespaces: []string{red}})
+	harness.StartManager(t, cpConfig, blue, harness.ManagerOptions{OperatorNamespace: operatorNS, ExtraNamespaces: []string{red}, ClusterFaceAccounts: true})
 	require.NoError(t, k8sClient.Create(ctx, keySecret(operatorNS, "shared-face-key", harness.TestAPIKey)))
 	cfa := &facev1.ClusterFaceAccount{
 		ObjectMeta: metav1.ObjectMeta{Name: "shared-" + blue},

@@ -163,15 +163,24 @@ func (r *LivenessSessionReconciler) addFinalizer(ctx context.Context, ls *facev1
 
 // patchStatus writes status at the end of a reconcile if it changed, with optimistic
 // concurrency so a reconcile that worked from a stale copy can never overwrite newer status. On
-// a conflict the reconcile is retried shortly, and the session's poll is forgotten so what it
-// learned is fetched again.
+// a conflict the reconcile is retried shortly, from the newer version and the observation the
+// poll tracker kept, so Face is not polled again.
 func (r *LivenessSessionReconciler) patchStatus(ctx context.Context, ls *facev1.LivenessSession, sw *statusWriter, result ctrl.Result, err error) (ctrl.Result, error) {
+	becameFinal := !isFinal(sw.stored.Outcome) && isFinal(ls.Status.Outcome)
 	perr := sw.write(ctx, ls)
 	switch {
-	case perr == nil, apierrors.IsNotFound(perr):
+	case perr == nil:
+		r.polls.saved(ls.UID)
+		if becameFinal {
+			r.polls.forget(ls.UID)
+			r.Metrics.SessionsCompleted.WithLabelValues(string(ls.Status.Outcome)).Inc()
+		}
+		return result, err
+	case apierrors.IsNotFound(perr):
+		r.polls.forget(ls.UID)
 		return result, err
 	case apierrors.IsConflict(perr):
-		r.polls.forget(ls.UID)
+		// The poll's observation stays in the tracker; the retry saves it without polling.
 		return ctrl.Result{RequeueAfter: conflictRetry}, err
 	default:
 		return result, errors.Join(err, fmt.Errorf("patch status: %w", perr))

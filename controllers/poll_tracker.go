@@ -24,6 +24,9 @@ type pollRecord struct {
 	// a new request. Values are compared, not times, so clock skew between the app server that
 	// writes the annotation and the operator cannot hide a request.
 	syncRequest string
+	// unsaved is what that poll observed, kept until its status write succeeds: a write that
+	// lost an optimistic-concurrency race is redone from it instead of polling Face again.
+	unsaved *cloudSession
 }
 
 func newPollTracker() *pollTracker {
@@ -46,8 +49,24 @@ func (p *pollTracker) record(uid types.UID, at time.Time, syncRequest string) {
 	p.polls[uid] = pollRecord{at: at, syncRequest: syncRequest}
 }
 
-// forget drops a session: its outcome is final, it is gone, or what its last poll learned was
-// not saved (so the next reconcile polls again at once).
+// remember keeps a poll's observation until it is saved.
+func (p *pollTracker) remember(uid types.UID, at time.Time, syncRequest string, obs *cloudSession) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.polls[uid] = pollRecord{at: at, syncRequest: syncRequest, unsaved: obs}
+}
+
+// saved drops a kept observation once status holds it.
+func (p *pollTracker) saved(uid types.UID) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.polls[uid]; ok && r.unsaved != nil {
+		r.unsaved = nil
+		p.polls[uid] = r
+	}
+}
+
+// forget drops a session: its outcome is final, or it is gone.
 func (p *pollTracker) forget(uid types.UID) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

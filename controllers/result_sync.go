@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -36,23 +35,28 @@ func (r *LivenessSessionReconciler) syncResult(ctx context.Context, ls *facev1.L
 		r.polls.record(ls.UID, now, request)
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, now).Sub(now)}, nil
 	}
-	if known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)) {
+	var obs *cloudSession
+	switch {
+	case known && last.unsaved != nil && last.syncRequest == request:
+		// The last poll's status write lost a race: redo it from what that poll saw.
+		obs = last.unsaved
+	case known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)):
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil
-	}
-
-	pollCtx, cancel := context.WithTimeout(ctx, pollQuotaBudget)
-	obs, err := getCloudSession(pollCtx, fc, ls)
-	cancel()
-	r.polls.record(ls.UID, now, request)
-	if err != nil {
-		return r.onPollError(ctx, ls, err, now)
+	default:
+		pollCtx, cancel := context.WithTimeout(ctx, pollQuotaBudget)
+		var err error
+		obs, err = getCloudSession(pollCtx, fc, ls)
+		cancel()
+		if err != nil {
+			r.polls.record(ls.UID, now, request)
+			return r.onPollError(ctx, ls, err, now)
+		}
+		r.polls.remember(ls.UID, now, request, obs)
 	}
 	applyObservation(ls, obs, now)
 	if isFinal(ls.Status.Outcome) {
-		r.polls.forget(ls.UID)
-		r.Metrics.SessionsCompleted.WithLabelValues(string(ls.Status.Outcome)).Inc()
-		r.Events.Eventf(ls, nil, corev1.EventTypeNormal, "Completed", "SyncResult",
-			"liveness outcome %s", ls.Status.Outcome)
+		// No event: Completed=True with the outcome as reason says it, and an event would be one
+		// more API write per session (TARGETS: at most six over a session's life).
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: nextPollAt(created, expires, now).Sub(now)}, nil

@@ -64,6 +64,10 @@ type ManagerOptions struct {
 	OperatorNamespace string
 	// ExtraNamespaces are watched too (for example a second team's namespace).
 	ExtraNamespaces []string
+	// ClusterFaceAccounts runs the ClusterFaceAccount reconciler. ClusterFaceAccounts are
+	// cluster-scoped, so every manager of a parallel test run would reconcile every one of them
+	// (each with its own operator namespace); only the test that uses them turns it on.
+	ClusterFaceAccounts bool
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 	// Events defaults to the manager's recorder.
@@ -144,7 +148,11 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatalf("setup reconciler: %v", err)
 	}
-	for _, kind := range []facev1.AccountKind{facev1.AccountKindFaceAccount, facev1.AccountKindClusterFaceAccount} {
+	kinds := []facev1.AccountKind{facev1.AccountKindFaceAccount}
+	if opts.ClusterFaceAccounts {
+		kinds = append(kinds, facev1.AccountKindClusterFaceAccount)
+	}
+	for _, kind := range kinds {
 		if err := (&controllers.FaceAccountReconciler{
 			Client:            mgr.GetClient(),
 			APIReader:         mgr.GetAPIReader(),

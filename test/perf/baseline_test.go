@@ -1,0 +1,75 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/liveness-operator/liveness-operator/internal/face"
+)
+
+// baselineNamespace holds the bare app server's Secrets.
+const baselineNamespace = "baseline"
+
+// closedLoop is the result of n sessions driven by a fixed number of closed-loop clients.
+type closedLoop struct {
+	Secret durations // create call -> token Secret seen by the watch
+	Ready  durations // create call -> Ready=True seen by the watch (operator only)
+	// Wall runs from the first create call to the last token Secret seen (Secret) and to the
+	// last Ready seen (operator only).
+	WallSecret, WallReady time.Duration
+	Start                 time.Time
+	LastReady             time.Time
+}
+
+// rate is sessions per second over a wall time.
+func rate(n int, wall time.Duration) float64 { return float64(n) / wall.Seconds() }
+
+// runBaseline is the bare app server TARGETS.md compares against: each of the clients does one
+// Face create with the real Face client and one Secret create holding the token, then waits
+// until the watch sees the Secret, exactly like the operator's burst clients wait.
+func runBaseline(ctx context.Context, c *cluster, fe *faceEmulator, tr *tracker, n, clients int) (closedLoop, error) {
+	fc, err := face.NewClient(face.Options{Endpoint: fe.URL, APIKey: faceKey})
+	if err != nil {
+		return closedLoop{}, err
+	}
+	var (
+		mu  sync.Mutex
+		res closedLoop
+	)
+	res.Start = time.Now()
+	err = forEach(ctx, newSessions("base", n), clients, func(ctx context.Context, s session) error {
+		start := time.Now()
+		fs, err := fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
+			LivenessOperationMode:        face.LivenessOperationMode("Passive"),
+			DeviceCorrelationID:          s.Device,
+			AuthTokenTimeToLiveInSeconds: ptr.To[int32](600),
+		})
+		if err != nil {
+			return fmt.Errorf("baseline Face create: %w", err)
+		}
+		secret := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: baselineNamespace},
+			Immutable:  ptr.To(true),
+			StringData: map[string]string{"authToken": fs.AuthToken, "sessionId": fs.SessionID},
+		}
+		if err := retryCreate(ctx, func(ctx context.Context) error { return c.Admin.Create(ctx, secret) }); err != nil {
+			return fmt.Errorf("baseline Secret create: %w", err)
+		}
+		seen, err := tr.wait(markSecret, baselineNamespace, s.Name, time.Minute)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		res.Secret = append(res.Secret, seen.Sub(start))
+		res.WallSecret = max(res.WallSecret, seen.Sub(res.Start))
+		mu.Unlock()
+		return nil
+	})
+	return res, err
+}

@@ -1,0 +1,114 @@
+package perf
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/liveness-operator/liveness-operator/test/harness"
+)
+
+// scale sizes every measurement. The full scale matches docs/TARGETS.md; the smoke scale checks
+// that the harness works (each measurement in well under a minute). Any field can be overridden
+// by its environment variable, so one figure can be re-measured without editing code.
+type scale struct {
+	Name string
+
+	BurstSessions int // LIVENESS_PERF_BURST_SESSIONS: sessions in the burst (and in the baseline)
+	BurstClients  int // LIVENESS_PERF_BURST_CLIENTS: concurrent clients in the burst
+
+	SustainedRate    float64       // LIVENESS_PERF_SUSTAINED_RATE: open-loop arrivals per second
+	SustainedFor     time.Duration // LIVENESS_PERF_SUSTAINED_FOR: how long arrivals go on
+	MemorySessions   int           // LIVENESS_PERF_MEMORY_SESSIONS: live sessions for the RSS figure
+	MemorySecrets    int           // LIVENESS_PERF_MEMORY_SECRETS: unrelated Secrets added afterwards
+	MemorySecretSize int           // LIVENESS_PERF_MEMORY_SECRET_BYTES: size of each unrelated Secret
+
+	CrashSessions  int           // LIVENESS_PERF_CRASH_SESSIONS: sessions created under kills
+	CrashKills     int           // LIVENESS_PERF_CRASH_KILLS: SIGKILLs of the manager
+	CrashMinLife   time.Duration // LIVENESS_PERF_CRASH_MIN_LIFE: shortest manager life between kills
+	CrashMaxLife   time.Duration // LIVENESS_PERF_CRASH_MAX_LIFE: longest manager life between kills
+	CrashFaultRate float64       // LIVENESS_PERF_CRASH_FAULT_RATE: fraction of Face calls that fail
+
+	// ManagerArgs are extra flags for bin/manager (LIVENESS_PERF_MANAGER_ARGS, space-separated),
+	// e.g. "--kube-api-qps=-1 --max-concurrent-reconciles=32", to measure a tuning.
+	ManagerArgs []string
+}
+
+var scales = map[string]scale{
+	"full": {
+		Name: "full", BurstSessions: 500, BurstClients: 16,
+		SustainedRate: 100, SustainedFor: 25 * time.Second,
+		MemorySessions: 10000, MemorySecrets: 1000, MemorySecretSize: 100 << 10,
+		CrashSessions: 1000, CrashKills: 300, CrashMinLife: 200 * time.Millisecond, CrashMaxLife: 1500 * time.Millisecond,
+		CrashFaultRate: 0.10,
+	},
+	"smoke": {
+		Name: "smoke", BurstSessions: 50, BurstClients: 16,
+		SustainedRate: 20, SustainedFor: 5 * time.Second,
+		MemorySessions: 200, MemorySecrets: 50, MemorySecretSize: 100 << 10,
+		CrashSessions: 50, CrashKills: 10, CrashMinLife: 200 * time.Millisecond, CrashMaxLife: 1500 * time.Millisecond,
+		CrashFaultRate: 0.10,
+	},
+}
+
+// currentScale reads LIVENESS_PERF_SCALE (default full) and the per-field overrides.
+func currentScale() (scale, error) {
+	name := os.Getenv("LIVENESS_PERF_SCALE")
+	if name == "" {
+		name = "full"
+	}
+	s, ok := scales[name]
+	if !ok {
+		return s, fmt.Errorf("LIVENESS_PERF_SCALE=%q: want full or smoke", name)
+	}
+	var err error
+	setInt := func(env string, p *int) {
+		if v := os.Getenv(env); v != "" && err == nil {
+			*p, err = strconv.Atoi(v)
+		}
+	}
+	setFloat := func(env string, p *float64) {
+		if v := os.Getenv(env); v != "" && err == nil {
+			*p, err = strconv.ParseFloat(v, 64)
+		}
+	}
+	setDur := func(env string, p *time.Duration) {
+		if v := os.Getenv(env); v != "" && err == nil {
+			*p, err = time.ParseDuration(v)
+		}
+	}
+	setInt("LIVENESS_PERF_BURST_SESSIONS", &s.BurstSessions)
+	setInt("LIVENESS_PERF_BURST_CLIENTS", &s.BurstClients)
+	setFloat("LIVENESS_PERF_SUSTAINED_RATE", &s.SustainedRate)
+	setDur("LIVENESS_PERF_SUSTAINED_FOR", &s.SustainedFor)
+	setInt("LIVENESS_PERF_MEMORY_SESSIONS", &s.MemorySessions)
+	setInt("LIVENESS_PERF_MEMORY_SECRETS", &s.MemorySecrets)
+	setInt("LIVENESS_PERF_MEMORY_SECRET_BYTES", &s.MemorySecretSize)
+	setInt("LIVENESS_PERF_CRASH_SESSIONS", &s.CrashSessions)
+	setInt("LIVENESS_PERF_CRASH_KILLS", &s.CrashKills)
+	setDur("LIVENESS_PERF_CRASH_MIN_LIFE", &s.CrashMinLife)
+	setDur("LIVENESS_PERF_CRASH_MAX_LIFE", &s.CrashMaxLife)
+	setFloat("LIVENESS_PERF_CRASH_FAULT_RATE", &s.CrashFaultRate)
+	s.ManagerArgs = strings.Fields(os.Getenv("LIVENESS_PERF_MANAGER_ARGS"))
+	if err != nil {
+		return s, fmt.Errorf("perf scale override: %w", err)
+	}
+	return s, nil
+}
+
+// reportPath is where the report goes: LIVENESS_PERF_REPORT, else reports/perf-latest.md for
+// the full scale and reports/perf-smoke.md for the smoke scale, so a quick check never
+// overwrites the committed full figures.
+func reportPath(s scale) string {
+	if p := os.Getenv("LIVENESS_PERF_REPORT"); p != "" {
+		return p
+	}
+	name := "perf-latest.md"
+	if s.Name != "full" {
+		name = "perf-" + s.Name + ".md"
+	}
+	return filepath.Join(harness.RepoRoot(), "reports", name)
+}

@@ -1,0 +1,14 @@
+// Package perf measures the operator against docs/TARGETS.md: a burst of sessions next to the
+// bare app server, API writes and Face calls per session, a sustained open-loop rate, the
+// manager's memory, and crash safety under SIGKILL and Face faults. Every measurement drives the
+// real bin/manager process, a real kube-apiserver and etcd (envtest, from KUBEBUILDER_ASSETS)
+// and the Face emulator over loopback, and adds a Markdown section to the report written under
+// reports/.
+//
+// The measurements are Go benchmarks, so 'go test ./...' never runs them:
+//
+//	KUBEBUILDER_ASSETS=... go test -run '^$' -bench . -benchtime 1x -timeout 60m ./test/perf/
+//
+// LIVENESS_PERF_SCALE=smoke shrinks every measurement to run in about a minute each; the
+// default (full) matches docs/TARGETS.md. See config_test.go for the per-measurement knobs.
+package perf

@@ -1,0 +1,41 @@
+package perf
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// durations is a sample of latencies.
+type durations []time.Duration
+
+// pct is the p-th percentile (nearest rank), 0 for an empty sample.
+func (d durations) pct(p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append(durations(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(rank, len(s)-1))]
+}
+
+// max is the largest value.
+func (d durations) max() time.Duration { return d.pct(100) }
+
+// ms formats a duration in milliseconds, or seconds when long.
+func ms(d time.Duration) string {
+	if d >= 10*time.Second {
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+}
+
+// verdict says whether a measured figure meets its bar.
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
