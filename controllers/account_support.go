@@ -2,12 +2,10 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -49,19 +47,6 @@ func (c *checkedFingerprints) forget(key accounts.Key) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.ok, key)
-}
-
-// registeredIndexes lets several reconcilers of one manager share a field index: registering
-// the same index twice is an error in controller-runtime.
-var registeredIndexes sync.Map
-
-// indexOnce registers a field index unless this manager already has it.
-func indexOnce(mgr ctrl.Manager, obj client.Object, field string, fn client.IndexerFunc) error {
-	key := fmt.Sprintf("%p/%T/%s", mgr, obj, field)
-	if _, loaded := registeredIndexes.LoadOrStore(key, true); loaded {
-		return nil
-	}
-	return mgr.GetFieldIndexer().IndexField(context.Background(), obj, field, fn)
 }
 
 // sessionsOfAccount maps an account to the LivenessSessions that wait on it (not yet created, or

@@ -327,11 +327,9 @@ func sessionAccountKey(o client.Object) []string {
 // SetupWithManager registers the reconciler for its kind. It watches the accounts, their key
 // Secrets (through the shared identity cache, so a rotated key is picked up at once), and
 // LivenessSession deletions (so a deleted account is released as soon as its last session goes).
+// It counts sessions with the index the LivenessSessionReconciler registers in the same manager.
 func (r *FaceAccountReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.checked.init()
-	if err := indexOnce(mgr, &facev1.LivenessSession{}, accountIndex, sessionAccountKey); err != nil {
-		return err
-	}
 	obj := r.newObject()
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), obj, keySecretIndex, r.keySecretKey); err != nil {
 		return err

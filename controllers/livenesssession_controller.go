@@ -204,8 +204,9 @@ func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := r.watchReferenceSources(mgr, b); err != nil {
 		return err
 	}
-	if err := indexOnce(mgr, &facev1.LivenessSession{}, accountIndex, sessionAccountKey); err != nil {
-		return err
+	// Sessions by account: for the account watch below and for the account reconcilers.
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &facev1.LivenessSession{}, accountIndex, sessionAccountKey); err != nil {
+		return fmt.Errorf("index sessions by account: %w", err)
 	}
 	// Sessions waiting on an account react when it changes (becomes Ready, gets a new key).
 	b.Watches(&facev1.FaceAccount{}, handler.EnqueueRequestsFromMapFunc(sessionsOfAccount(mgr.GetClient(), facev1.AccountKindFaceAccount)),

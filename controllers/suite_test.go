@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
@@ -34,6 +37,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The reconcilers' logs go to a file (LIVENESS_TEST_LOG) when asked for, else nowhere.
+	logger := logr.Discard()
+	if path := os.Getenv("LIVENESS_TEST_LOG"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			defer f.Close()
+			logger = zap.New(zap.WriteTo(f), zap.UseDevMode(true))
+		}
+	}
+	ctrl.SetLogger(logger)
 	code := m.Run()
 	if cp != nil {
 		if err := cp.Stop(); err != nil {

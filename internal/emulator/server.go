@@ -87,9 +87,15 @@ func (s *Server) serveFace(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	op, id, h := route(r.Method, r.URL.Path)
+	rec.onDrop = func() {
+		s.stats.request(op, StatusDropped)
+		rec.counted = true
+	}
 	defer func() {
 		status := rec.statusKey()
-		s.stats.request(op, status)
+		if !rec.counted {
+			s.stats.request(op, status)
+		}
 		if s.cfg.RequestLog != nil {
 			s.cfg.RequestLog(fmt.Sprintf("%s %s -> %s (%s)", r.Method, r.URL.RequestURI(), status, time.Since(start).Round(time.Microsecond)))
 		}
@@ -204,6 +210,11 @@ type recorder struct {
 	status  int
 	dropped bool
 	gone    bool
+	// onDrop runs just before a dropped connection is closed. The request is counted there,
+	// not after the handler returns: the client sees the closed connection at once, and a test
+	// that then reads the stats must find the drop already counted.
+	onDrop  func()
+	counted bool
 }
 
 // WriteHeader records the first status written.
@@ -227,6 +238,9 @@ func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *recorder) drop() {
 	w.dropped = true
+	if w.onDrop != nil {
+		w.onDrop()
+	}
 	dropConnection(w.ResponseWriter)
 }
 
