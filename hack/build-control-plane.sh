@@ -52,8 +52,8 @@ build_kube_apiserver() {
   local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   (
     cd "$work"
-    log "resolving kube-apiserver dependencies"
-    go get -tool k8s.io/kubernetes/cmd/kube-apiserver@"$K8S_VERSION"
+    log "resolving kube-apiserver dependencies (log: $work/go-get.log)"
+    go get -tool k8s.io/kubernetes/cmd/kube-apiserver@"$K8S_VERSION" >"$work/go-get.log" 2>&1 || { cat "$work/go-get.log" >&2; exit 1; }
     log "compiling kube-apiserver"
     go build -trimpath -o "$bin.tmp" \
       -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
@@ -72,8 +72,8 @@ build_etcd() {
   wrapper_module "$work" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" ""
   (
     cd "$work"
-    log "resolving etcd dependencies"
-    go get -tool go.etcd.io/etcd/server/v3@"$ETCD_VERSION"
+    log "resolving etcd dependencies (log: $work/go-get.log)"
+    go get -tool go.etcd.io/etcd/server/v3@"$ETCD_VERSION" >"$work/go-get.log" 2>&1 || { cat "$work/go-get.log" >&2; exit 1; }
     log "compiling etcd"
     go build -trimpath -ldflags "-s -w" -o "$bin.tmp" go.etcd.io/etcd/server/v3
   )
