@@ -170,3 +170,46 @@ func trimmedCSV(values []string) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// sendCreate sends a create and decodes its answer. A create is sent once (never retried);
+// an answer that cannot be read still means the session exists, so decoding failures are
+// reported as outcome-unknown.
+func sendCreate[T any](h *HTTPClient, ctx context.Context, c call, decode func([]byte) (T, error)) (T, error) {
+	var zero T
+	c.isCreate = true
+	resp, err := h.do(ctx, c)
+	if err != nil {
+		return zero, err
+	}
+	b, err := payload(c.op, resp)
+	if err != nil {
+		return zero, createDecodeFailure(c.op, err)
+	}
+	s, err := decode(b)
+	if err != nil {
+		return zero, createDecodeFailure(c.op, err)
+	}
+	return s, nil
+}
+
+// readSession reads one session of a collection and decodes it.
+func readSession[T any](h *HTTPClient, ctx context.Context, op, collection, sessionID string, decode func([]byte) (T, error)) (T, error) {
+	var zero T
+	p, err := resourcePath(op, collection, sessionID)
+	if err != nil {
+		return zero, err
+	}
+	resp, err := h.do(ctx, call{op: op, method: http.MethodGet, path: p, accept: acceptJSON})
+	if err != nil {
+		return zero, err
+	}
+	b, err := payload(op, resp)
+	if err != nil {
+		return zero, err
+	}
+	s, err := decode(b)
+	if err != nil {
+		return zero, fmt.Errorf("face %s: decoding response: %w", op, err)
+	}
+	return s, nil
+}

@@ -20,45 +20,16 @@ func (h *HTTPClient) CreateLivenessSession(ctx context.Context, req CreateLivene
 	if err != nil {
 		return nil, fmt.Errorf("face %s: %w: %v", op, ErrInvalidRequest, err)
 	}
-	resp, err := h.do(ctx, call{
+	return sendCreate(h, ctx, call{
 		op: op, method: http.MethodPost, path: livenessSessions, accept: acceptJSON,
-		body: body, contentType: "application/json", isCreate: true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	b, err := payload(op, resp)
-	if err != nil {
-		return nil, createDecodeFailure(op, err)
-	}
-	s, err := decodeLivenessSession(b)
-	if err != nil {
-		return nil, createDecodeFailure(op, err)
-	}
-	return s, nil
+		body: body, contentType: "application/json",
+	}, decodeLivenessSession)
 }
 
 // GetLivenessSessionResult reads a liveness session and its attempts
 // (GET /detectLiveness-sessions/{id}). Retried on transient failures.
 func (h *HTTPClient) GetLivenessSessionResult(ctx context.Context, sessionID string) (*LivenessSession, error) {
-	op := opGetLivenessSessionResult
-	p, err := resourcePath(op, livenessSessions, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := h.do(ctx, call{op: op, method: http.MethodGet, path: p, accept: acceptJSON})
-	if err != nil {
-		return nil, err
-	}
-	b, err := payload(op, resp)
-	if err != nil {
-		return nil, err
-	}
-	s, err := decodeLivenessSession(b)
-	if err != nil {
-		return nil, fmt.Errorf("face %s: decoding response: %w", op, err)
-	}
-	return s, nil
+	return readSession(h, ctx, opGetLivenessSessionResult, livenessSessions, sessionID, decodeLivenessSession)
 }
 
 // DeleteLivenessSession deletes a session and revokes its auth token

@@ -23,45 +23,16 @@ func (h *HTTPClient) CreateLivenessWithVerifySession(ctx context.Context, req Cr
 	if err != nil {
 		return nil, fmt.Errorf("face %s: %w", op, err)
 	}
-	resp, err := h.do(ctx, call{
+	return sendCreate(h, ctx, call{
 		op: op, method: http.MethodPost, path: livenessWithVerifySessions, accept: acceptJSON,
-		body: body, contentType: contentType, isCreate: true,
-	})
-	if err != nil {
-		return nil, err
-	}
-	b, err := payload(op, resp)
-	if err != nil {
-		return nil, createDecodeFailure(op, err)
-	}
-	s, err := decodeLivenessWithVerifySession(b)
-	if err != nil {
-		return nil, createDecodeFailure(op, err)
-	}
-	return s, nil
+		body: body, contentType: contentType,
+	}, decodeLivenessWithVerifySession)
 }
 
 // GetLivenessWithVerifySessionResult reads a with-verify session, its verify references and its
 // attempts (GET /detectLivenessWithVerify-sessions/{id}). Retried on transient failures.
 func (h *HTTPClient) GetLivenessWithVerifySessionResult(ctx context.Context, sessionID string) (*LivenessWithVerifySession, error) {
-	op := opGetLivenessWithVerifySessionResult
-	p, err := resourcePath(op, livenessWithVerifySessions, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := h.do(ctx, call{op: op, method: http.MethodGet, path: p, accept: acceptJSON})
-	if err != nil {
-		return nil, err
-	}
-	b, err := payload(op, resp)
-	if err != nil {
-		return nil, err
-	}
-	s, err := decodeLivenessWithVerifySession(b)
-	if err != nil {
-		return nil, fmt.Errorf("face %s: decoding response: %w", op, err)
-	}
-	return s, nil
+	return readSession(h, ctx, opGetLivenessWithVerifySessionResult, livenessWithVerifySessions, sessionID, decodeLivenessWithVerifySession)
 }
 
 // DeleteLivenessWithVerifySession deletes a with-verify session
