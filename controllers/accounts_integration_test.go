@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
@@ -349,4 +350,23 @@ func TestDeletionWithoutCredentialsReleasesAfterCertainExpiry(t *testing.T) {
 		}
 		return "account still exists"
 	})
+}
+
+// While Face has paused an account (429 with Retry-After), a new session does not hold a worker
+// inside the window: it says so in its conditions and starts once the window is over.
+func TestSessionsSayWhenTheirAccountIsPaused(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	mgr := harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Endpoint: emu.URL, APIKey: harness.TestAPIKey})
+	_, limiter, ok := mgr.Registry.Get(accounts.DefaultKey)
+	require.True(t, ok)
+	limiter.Pause(4 * time.Second) // as a 429 with Retry-After: 4 would
+
+	require.NoError(t, k8sClient.Create(context.Background(), newSession(ns, "paused")))
+	ls := waitCondition(t, ns, "paused", facev1.ConditionReconciling, metav1.ConditionTrue, facev1.ReasonAccountThrottled)
+	require.Contains(t, conditionMessage(ls, facev1.ConditionReady), "calls resume at")
+	require.Zero(t, emu.Stats().TotalRequests, "nothing is sent inside the window")
+
+	waitConditionWithin(t, ns, "paused", facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady, 20*time.Second)
 }

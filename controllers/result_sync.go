@@ -37,8 +37,10 @@ func (r *LivenessSessionReconciler) syncResult(ctx context.Context, ls *facev1.L
 	}
 	var obs *cloudSession
 	switch {
-	case known && last.unsaved != nil && last.syncRequest == request:
-		// The last poll's status write lost a race: redo it from what that poll saw.
+	case known && last.unsaved != nil && (last.syncRequest == request || isFinal(outcomeOf(last.unsaved.Attempts, false))):
+		// The last poll's status write lost a race (for example with the app server's
+		// sync-requested-at annotation): redo it from what that poll saw. A finished attempt
+		// cannot change, so a new sync request needs no new poll either.
 		obs = last.unsaved
 	case known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)):
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil

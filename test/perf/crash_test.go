@@ -108,8 +108,8 @@ func BenchmarkCrashSafety(b *testing.B) {
 		audit.Reported, audit.ResourcesReporting, unknownMetric, chaos.incarnations(), chaos.metricSum()+finalMetric, finalMetric,
 		audit.Dropped, audit.Cloud, len(sessions))
 	fmt.Fprintf(&body, "Face calls from the fault phase start to the end: %d creates, %d deletes, %d result polls; "+
-		"%.0f result polls per manager restart during the kills (the last-poll time of each session is kept only in memory, "+
-		"so a restarted manager polls every live session at once). Manager log lines containing \"panic\": %d.\n",
+		"%.0f result polls per manager restart during the kills (a restarted manager resumes each session's own poll schedule; "+
+		"polls due during the run, sync requests and retried polls make up the rest). Manager log lines containing \"panic\": %d.\n",
 		opDelta(statsBefore, statsEnd, emulator.OpCreateLivenessSession), opDelta(statsBefore, statsEnd, emulator.OpDeleteLivenessSession),
 		opDelta(statsBefore, statsEnd, emulator.OpGetLivenessSessionResult),
 		float64(opDelta(statsBefore, statsAtLastFault, emulator.OpGetLivenessSessionResult))/float64(max(1, kills)), panics)
