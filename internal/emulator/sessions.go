@@ -112,16 +112,23 @@ func sessionNotFound(kind sessionKind, id string) *apiError {
 		"%s '%s' was not found. It may never have existed, have been deleted, or have expired.", what, id)
 }
 
-func (s *Server) getSession(w *recorder, kind sessionKind, c call) {
-	sess := s.lookup(kind, c.id)
-	if sess == nil {
-		writeError(w, sessionNotFound(kind, c.id))
-		return
-	}
-	sess.mu.Lock()
-	if !sess.visibleLocked(c.now) {
+// lockVisible returns the session locked when it exists and has neither been deleted nor
+// expired; otherwise it answers 404, as the service does for all three, and returns nil.
+func (s *Server) lockVisible(w *recorder, kind sessionKind, c call) *session {
+	if sess := s.lookup(kind, c.id); sess != nil {
+		sess.mu.Lock()
+		if sess.visibleLocked(c.now) {
+			return sess
+		}
 		sess.mu.Unlock()
-		writeError(w, sessionNotFound(kind, c.id))
+	}
+	writeError(w, sessionNotFound(kind, c.id))
+	return nil
+}
+
+func (s *Server) getSession(w *recorder, kind sessionKind, c call) {
+	sess := s.lockVisible(w, kind, c)
+	if sess == nil {
 		return
 	}
 	ws := sess.wireLocked()
@@ -132,15 +139,8 @@ func (s *Server) getSession(w *recorder, kind sessionKind, c call) {
 // deleteSession answers 204 with no body. The session stays in the inventory
 // flagged deleted; its token is revoked and its session images are gone.
 func (s *Server) deleteSession(w *recorder, kind sessionKind, c call) {
-	sess := s.lookup(kind, c.id)
+	sess := s.lockVisible(w, kind, c)
 	if sess == nil {
-		writeError(w, sessionNotFound(kind, c.id))
-		return
-	}
-	sess.mu.Lock()
-	if !sess.visibleLocked(c.now) {
-		sess.mu.Unlock()
-		writeError(w, sessionNotFound(kind, c.id))
 		return
 	}
 	sess.deleted, sess.deletedAt = true, c.now
