@@ -72,10 +72,3 @@ func (p *pollTracker) forget(uid types.UID) {
 	defer p.mu.Unlock()
 	delete(p.polls, uid)
 }
-
-// len is the number of sessions tracked.
-func (p *pollTracker) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.polls)
-}
