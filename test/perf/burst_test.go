@@ -20,19 +20,8 @@ import (
 func BenchmarkBurst(b *testing.B) {
 	s := mustScale(b)
 	ctx := context.Background()
-	c := startCluster(b, perfNamespace, baselineNamespace)
-	fe := startFace(b)
-	tr := startTracker(b, c, perfNamespace, baselineNamespace)
-	mgr := newManager(b, c, fe.URL, faceKey, s)
-	if err := mgr.start(); err != nil {
-		b.Fatal(err)
-	}
-	if err := mgr.waitServing(time.Minute); err != nil {
-		b.Fatal(err)
-	}
-	if err := warmUp(ctx, c, tr); err != nil {
-		b.Fatal(err)
-	}
+	sys := startSystem(b, ctx, s, []string{perfNamespace, baselineNamespace}, []string{perfNamespace, baselineNamespace})
+	c, fe, tr, mgr := sys.c, sys.fe, sys.tr, sys.mgr
 
 	baseCPU := newCPUMeter(mgr.pid)
 	base, err := runBaseline(ctx, c, fe, tr, s.BurstSessions, s.BurstClients)

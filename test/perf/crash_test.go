@@ -32,19 +32,8 @@ func crashFaults(rate float64) emulator.Faults {
 func BenchmarkCrashSafety(b *testing.B) {
 	s := mustScale(b)
 	ctx := context.Background()
-	c := startCluster(b, perfNamespace)
-	fe := startFace(b)
-	tr := startTracker(b, c, perfNamespace)
-	mgr := newManager(b, c, fe.URL, faceKey, s)
-	if err := mgr.start(); err != nil {
-		b.Fatal(err)
-	}
-	if err := mgr.waitServing(time.Minute); err != nil {
-		b.Fatal(err)
-	}
-	if err := warmUp(ctx, c, tr); err != nil {
-		b.Fatal(err)
-	}
+	sys := startSystem(b, ctx, s, []string{perfNamespace}, []string{perfNamespace})
+	c, fe, mgr := sys.c, sys.fe, sys.mgr
 	sessions := newSessions("crash", s.CrashSessions)
 	faults := crashFaults(s.CrashFaultRate)
 	if err := fe.SetFaults(faults); err != nil {

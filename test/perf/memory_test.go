@@ -22,19 +22,8 @@ const noiseNamespace = "noise"
 func BenchmarkMemory(b *testing.B) {
 	s := mustScale(b)
 	ctx := context.Background()
-	c := startCluster(b, perfNamespace, noiseNamespace)
-	fe := startFace(b)
-	tr := startTracker(b, c, perfNamespace)
-	mgr := newManager(b, c, fe.URL, faceKey, s)
-	if err := mgr.start(); err != nil {
-		b.Fatal(err)
-	}
-	if err := mgr.waitServing(time.Minute); err != nil {
-		b.Fatal(err)
-	}
-	if err := warmUp(ctx, c, tr); err != nil {
-		b.Fatal(err)
-	}
+	sys := startSystem(b, ctx, s, []string{perfNamespace, noiseNamespace}, []string{perfNamespace})
+	c, tr, mgr := sys.c, sys.tr, sys.mgr
 	idleRSS, _ := settledRSS(mgr.pid(), 3*time.Second)
 
 	sessions := newSessions("mem", s.MemorySessions)

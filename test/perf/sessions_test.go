@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"testing"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -106,4 +107,33 @@ func warmUp(ctx context.Context, c *cluster, tr *tracker) error {
 	}
 	_, err := tr.wait(markGone, perfNamespace, s.Name, time.Minute)
 	return err
+}
+
+// system is the system under test, running: the control plane, the Face emulator, the watch
+// tracker, and bin/manager serving and warmed up.
+type system struct {
+	c   *cluster
+	fe  *faceEmulator
+	tr  *tracker
+	mgr *managerProc
+}
+
+// startSystem brings the system up for a scenario. The cluster gets clusterNamespaces (the
+// first one holds the sessions) and the tracker watches trackedNamespaces.
+func startSystem(b *testing.B, ctx context.Context, s scale, clusterNamespaces, trackedNamespaces []string) system {
+	b.Helper()
+	c := startCluster(b, clusterNamespaces...)
+	fe := startFace(b)
+	tr := startTracker(b, c, trackedNamespaces...)
+	mgr := newManager(b, c, fe.URL, faceKey, s)
+	if err := mgr.start(); err != nil {
+		b.Fatal(err)
+	}
+	if err := mgr.waitServing(time.Minute); err != nil {
+		b.Fatal(err)
+	}
+	if err := warmUp(ctx, c, tr); err != nil {
+		b.Fatal(err)
+	}
+	return system{c: c, fe: fe, tr: tr, mgr: mgr}
 }

@@ -17,19 +17,8 @@ import (
 func BenchmarkSustained(b *testing.B) {
 	s := mustScale(b)
 	ctx := context.Background()
-	c := startCluster(b, perfNamespace)
-	fe := startFace(b)
-	tr := startTracker(b, c, perfNamespace)
-	mgr := newManager(b, c, fe.URL, faceKey, s)
-	if err := mgr.start(); err != nil {
-		b.Fatal(err)
-	}
-	if err := mgr.waitServing(time.Minute); err != nil {
-		b.Fatal(err)
-	}
-	if err := warmUp(ctx, c, tr); err != nil {
-		b.Fatal(err)
-	}
+	sys := startSystem(b, ctx, s, []string{perfNamespace}, []string{perfNamespace})
+	c, tr, mgr := sys.c, sys.tr, sys.mgr
 
 	n := int(s.SustainedRate * s.SustainedFor.Seconds())
 	sessions := newSessions("sus", n)
