@@ -32,17 +32,16 @@ func (r *LivenessSessionReconciler) exportSessionImage(ctx context.Context, ls *
 		return ctrl.Result{}, nil
 	}
 
-	existing := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: name}, existing)
+	existing, err := r.lookupSecret(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: name})
 	switch {
-	case err == nil && ownsSecret(ls, existing):
+	case err != nil:
+		return ctrl.Result{}, err
+	case existing != nil && ownsSecret(ls, existing):
 		r.recordSessionImageExport(ls, name)
 		return ctrl.Result{}, nil
-	case err == nil:
+	case existing != nil:
 		setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionFalse, facev1.ReasonSecretConflict, secretConflictMessage(name))
 		return ctrl.Result{}, nil
-	case !apierrors.IsNotFound(err):
-		return ctrl.Result{}, fmt.Errorf("read session image Secret: %w", err)
 	}
 
 	img, err := fc.GetSessionImage(ctx, latest.SessionImageID)
@@ -54,7 +53,11 @@ func (r *LivenessSessionReconciler) exportSessionImage(ctx context.Context, ls *
 		}
 		return ctrl.Result{RequeueAfter: retryBackoffFor(ls, facev1.ConditionSessionImageExported, facev1.ReasonSessionImageExportFailed, r.Clock.Now())}, nil
 	}
-	if err := r.Client.Create(ctx, sessionImageSecretFor(ls, latest.SessionImageID, img)); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := r.Client.Create(ctx, sessionImageSecretFor(ls, latest.SessionImageID, img)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			// A Secret of that name appeared since the lookup; whose it is decides the next pass.
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
+		}
 		return ctrl.Result{}, fmt.Errorf("create session image Secret: %w", err)
 	}
 	r.recordSessionImageExport(ls, name)

@@ -70,21 +70,26 @@ func ownsSecret(ls *facev1.LivenessSession, s *corev1.Secret) bool {
 }
 
 // lookupTokenSecret returns the Secret with the token Secret's name, or nil when there is none.
-// The manager caches only its own labelled Secrets; the identity cache knows every Secret's
-// name. A name absent from both is free as far as the operator can see, which costs no API
-// call; a name the identity cache knows is confirmed with a live read (a foreign Secret, or
-// one of the operator's own that the typed cache has not seen yet). If the identity cache lags a
-// Secret created moments ago, the token Secret's create fails with AlreadyExists, and that path
-// deletes the new cloud session and reports the conflict.
+// If the identity cache lags a Secret created moments ago, the token Secret's create fails with
+// AlreadyExists, and that path deletes the new cloud session and reports the conflict.
 func (r *LivenessSessionReconciler) lookupTokenSecret(ctx context.Context, ls *facev1.LivenessSession) (*corev1.Secret, error) {
-	key := types.NamespacedName{Namespace: ls.Namespace, Name: ls.TokenSecretNameOrDefault()}
+	return r.lookupSecret(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: ls.TokenSecretNameOrDefault()})
+}
+
+// lookupSecret returns the Secret with a name the operator is about to write, or nil when there
+// is none. The manager caches only its own labelled Secrets; the identity cache knows every
+// Secret's name. A name absent from both is free as far as the operator can see, which costs no
+// API call; a name the identity cache knows is confirmed with a live read (a foreign Secret, or
+// one of the operator's own that the typed cache has not seen yet). Callers handle the rare
+// AlreadyExists of a Secret the identity cache had not seen yet.
+func (r *LivenessSessionReconciler) lookupSecret(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
 	err := r.Client.Get(ctx, key, secret)
 	if err == nil {
 		return secret, nil
 	}
 	if !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("read token Secret %s from cache: %w", key.Name, err)
+		return nil, fmt.Errorf("read Secret %s from cache: %w", key.Name, err)
 	}
 	if r.Identities != nil && apierrors.IsNotFound(r.Identities.Get(ctx, key, metadataOnly("Secret"))) {
 		return nil, nil
@@ -94,7 +99,7 @@ func (r *LivenessSessionReconciler) lookupTokenSecret(ctx context.Context, ls *f
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read token Secret %s: %w", key.Name, err)
+		return nil, fmt.Errorf("read Secret %s: %w", key.Name, err)
 	}
 	return secret, nil
 }
