@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/face"
 )
 
 // conflictRetry is the wait after an optimistic-concurrency conflict: the object changed under
@@ -107,9 +108,11 @@ func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if !ls.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, ls, sw)
 	}
-	fc, err := r.Face.ClientFor(ctx, ls)
-	if err != nil {
-		return r.onAccountUnavailable(ls, err)
+	var fc face.Client
+	if mayCallFace(ls) {
+		if fc, err = r.Face.ClientFor(ctx, ls); err != nil {
+			return r.onAccountUnavailable(ls, err)
+		}
 	}
 	if ls.Status.SessionID != "" && !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
 		// Someone removed the finalizer of a live session: put it back so deletion still
@@ -127,6 +130,15 @@ func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return result, err
 	}
 	return r.exportSessionImage(ctx, ls, fc)
+}
+
+// mayCallFace says whether a reconcile of this session can call Face: to create it, to poll a
+// result that is not final yet, or to export its session image. A finished session needs no
+// account, so an account that later loses its key does not keep such sessions requeueing.
+// It mirrors the early returns of createSession, syncResult and exportSessionImage.
+func mayCallFace(ls *facev1.LivenessSession) bool {
+	return ls.Status.SessionID == "" || !isFinal(ls.Status.Outcome) ||
+		(ls.Spec.SessionImageSecretName != "" && ls.Status.SessionImageSecretName == "")
 }
 
 // onAccountUnavailable handles a session whose account cannot serve it now. A session not yet

@@ -101,3 +101,24 @@ func TestRetryBackoffGrowsWithTheOutage(t *testing.T) {
 	ls.Status.Conditions[0].LastTransitionTime = metav1.Time{Time: now.Add(-time.Hour)}
 	require.Equal(t, retryMax, retryBackoff(ls, facev1.ReasonFaceUnavailable, now))
 }
+
+func TestMayCallFace(t *testing.T) {
+	final := facev1.LivenessSessionStatus{SessionID: "s", Outcome: facev1.OutcomeLive}
+	for _, tc := range []struct {
+		name   string
+		spec   facev1.LivenessSessionSpec
+		status facev1.LivenessSessionStatus
+		want   bool
+	}{
+		{"not created yet", facev1.LivenessSessionSpec{}, facev1.LivenessSessionStatus{}, true},
+		{"waiting for the attempt", facev1.LivenessSessionSpec{}, facev1.LivenessSessionStatus{SessionID: "s", Outcome: facev1.OutcomePending}, true},
+		{"final", facev1.LivenessSessionSpec{}, final, false},
+		{"final, image still to export", facev1.LivenessSessionSpec{SessionImageSecretName: "img"}, final, true},
+		{"final, image exported", facev1.LivenessSessionSpec{SessionImageSecretName: "img"},
+			facev1.LivenessSessionStatus{SessionID: "s", Outcome: facev1.OutcomeLive, SessionImageSecretName: "img"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, mayCallFace(&facev1.LivenessSession{Spec: tc.spec, Status: tc.status}))
+		})
+	}
+}
