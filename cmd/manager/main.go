@@ -118,34 +118,13 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
-	identities, err := controllers.NewIdentityCache(mgr, nil)
-	if err != nil {
-		return err
-	}
-	events := mgr.GetEventRecorder("liveness-operator")
-	if err := (&controllers.LivenessSessionReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Face:                    controllers.AccountResolver{Registry: registry, Client: mgr.GetClient()},
-		Events:                  events,
+	if _, err := controllers.Setup(mgr, controllers.SetupOptions{
+		Registry:                registry,
 		Metrics:                 controllers.NewMetrics(metrics.Registry),
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
-		Identities:              identities,
-	}).SetupWithManager(mgr); err != nil {
-		return fmt.Errorf("controller: %w", err)
-	}
-	for _, kind := range []facev1.AccountKind{facev1.AccountKindFaceAccount, facev1.AccountKindClusterFaceAccount} {
-		if err := (&controllers.FaceAccountReconciler{
-			Client:            mgr.GetClient(),
-			APIReader:         mgr.GetAPIReader(),
-			Registry:          registry,
-			Kind:              kind,
-			OperatorNamespace: o.operatorNamespace,
-			Events:            events,
-			Identities:        identities,
-		}).SetupWithManager(mgr); err != nil {
-			return fmt.Errorf("%s controller: %w", kind, err)
-		}
+		OperatorNamespace:       o.operatorNamespace,
+	}); err != nil {
+		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err

@@ -115,10 +115,6 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 	if err != nil {
 		t.Fatalf("manager: %v", err)
 	}
-	rec := opts.Events
-	if rec == nil {
-		rec = mgr.GetEventRecorder("liveness-operator")
-	}
 	registry := accounts.NewRegistry(testFaceOptions(), nil)
 	if opts.Endpoint != "" {
 		limits := opts.Limits
@@ -132,39 +128,17 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 		}
 	}
 	// Only the test's namespaces, like the cache, so parallel tests never meet.
-	identities, err := controllers.NewIdentityCache(mgr, namespaces)
+	r, err := controllers.Setup(mgr, controllers.SetupOptions{
+		Registry:                registry,
+		Events:                  opts.Events,
+		Clock:                   opts.Clock,
+		WatchNamespaces:         namespaces,
+		OperatorNamespace:       opts.OperatorNamespace,
+		Credentials:             opts.Credentials,
+		SkipClusterFaceAccounts: !opts.ClusterFaceAccounts,
+	})
 	if err != nil {
-		t.Fatalf("identity cache: %v", err)
-	}
-	r := &controllers.LivenessSessionReconciler{
-		Client:          mgr.GetClient(),
-		APIReader:       mgr.GetAPIReader(),
-		Face:            controllers.AccountResolver{Registry: registry, Client: mgr.GetClient()},
-		Events:          rec,
-		Clock:           opts.Clock,
-		WatchNamespaces: namespaces,
-		Identities:      identities,
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatalf("setup reconciler: %v", err)
-	}
-	kinds := []facev1.AccountKind{facev1.AccountKindFaceAccount}
-	if opts.ClusterFaceAccounts {
-		kinds = append(kinds, facev1.AccountKindClusterFaceAccount)
-	}
-	for _, kind := range kinds {
-		if err := (&controllers.FaceAccountReconciler{
-			Client:            mgr.GetClient(),
-			APIReader:         mgr.GetAPIReader(),
-			Registry:          registry,
-			Kind:              kind,
-			OperatorNamespace: opts.OperatorNamespace,
-			Credentials:       opts.Credentials,
-			Events:            rec,
-			Identities:        identities,
-		}).SetupWithManager(mgr); err != nil {
-			t.Fatalf("setup %s reconciler: %v", kind, err)
-		}
+		t.Fatalf("setup controllers: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,0 +1,83 @@
+package controllers
+
+import (
+	"fmt"
+
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
+)
+
+// SetupOptions configure Setup.
+type SetupOptions struct {
+	// Registry holds the Face accounts (the default account, if any, already set).
+	Registry *accounts.Registry
+	// Events records events; default: the manager's recorder named "liveness-operator".
+	Events events.EventRecorder
+	// Metrics; default: unregistered metrics.
+	Metrics *Metrics
+	// Clock; default: the real clock.
+	Clock clock.PassiveClock
+	// MaxConcurrentReconciles of the LivenessSession controller (default 16).
+	MaxConcurrentReconciles int
+	// WatchNamespaces limits the identity cache to the namespaces the manager's cache watches
+	// (empty: all).
+	WatchNamespaces []string
+	// OperatorNamespace holds ClusterFaceAccounts' key Secrets.
+	OperatorNamespace string
+	// Credentials builds Entra ID credentials (default AzureCredentials).
+	Credentials CredentialFactory
+	// SkipClusterFaceAccounts leaves ClusterFaceAccounts unreconciled. Only tests that run
+	// several managers against one API server set it: a cluster-scoped account would otherwise
+	// be reconciled by every one of them.
+	SkipClusterFaceAccounts bool
+}
+
+// Setup registers the operator's controllers with the manager: LivenessSessions, FaceAccounts
+// and ClusterFaceAccounts, sharing one identity cache. The manager binary and the test harness
+// both call it, so tests run the production wiring. It returns the LivenessSession reconciler.
+func Setup(mgr ctrl.Manager, o SetupOptions) (*LivenessSessionReconciler, error) {
+	if o.Events == nil {
+		o.Events = mgr.GetEventRecorder("liveness-operator")
+	}
+	identities, err := NewIdentityCache(mgr, o.WatchNamespaces)
+	if err != nil {
+		return nil, err
+	}
+	r := &LivenessSessionReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Face:                    AccountResolver{Registry: o.Registry, Client: mgr.GetClient()},
+		Events:                  o.Events,
+		Clock:                   o.Clock,
+		Metrics:                 o.Metrics,
+		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
+		WatchNamespaces:         o.WatchNamespaces,
+		Identities:              identities,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("LivenessSession controller: %w", err)
+	}
+	kinds := []facev1.AccountKind{facev1.AccountKindFaceAccount}
+	if !o.SkipClusterFaceAccounts {
+		kinds = append(kinds, facev1.AccountKindClusterFaceAccount)
+	}
+	for _, kind := range kinds {
+		if err := (&FaceAccountReconciler{
+			Client:            mgr.GetClient(),
+			APIReader:         mgr.GetAPIReader(),
+			Registry:          o.Registry,
+			Kind:              kind,
+			OperatorNamespace: o.OperatorNamespace,
+			Credentials:       o.Credentials,
+			Events:            o.Events,
+			Identities:        identities,
+		}).SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("%s controller: %w", kind, err)
+		}
+	}
+	return r, nil
+}
