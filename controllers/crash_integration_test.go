@@ -15,7 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
-	"github.com/liveness-operator/liveness-operator/controllers"
+	"github.com/liveness-operator/liveness-operator/controllers/session"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/test/harness"
@@ -102,7 +103,7 @@ func (f dyingFace) CreateLivenessSession(ctx context.Context, req face.CreateLiv
 
 // reconcilerFor builds a reconciler as one manager process would: fresh memory, direct
 // (uncached) reads, the real Face client against the emulator.
-func reconcilerFor(t *testing.T, emu *harness.Emulator, p *process) *controllers.LivenessSessionReconciler {
+func reconcilerFor(t *testing.T, emu *harness.Emulator, p *process) *session.Reconciler {
 	direct, err := client.New(cpConfig, client.Options{Scheme: harness.Scheme()})
 	require.NoError(t, err)
 	var c client.Client = direct
@@ -111,10 +112,10 @@ func reconcilerFor(t *testing.T, emu *harness.Emulator, p *process) *controllers
 		c = dyingClient{Client: direct, p: p}
 		fc = dyingFace{Client: fc, p: p}
 	}
-	return &controllers.LivenessSessionReconciler{
+	return &session.Reconciler{
 		Client:    c,
 		APIReader: direct,
-		Face:      controllers.StaticFaceClient{Client: fc},
+		Face:      accounts.StaticFaceClient{Client: fc},
 		Events:    events.NewFakeRecorder(100),
 	}
 }

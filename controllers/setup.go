@@ -1,3 +1,8 @@
+// Package controllers wires the operator's controllers into a manager: Setup registers the
+// LivenessSession controller (controllers/session) and the FaceAccount and ClusterFaceAccount
+// controllers (controllers/account) around one shared identity cache, and CacheOptions keeps
+// the manager's cache small. The manager binary and the test harness both call Setup, so tests
+// run the production wiring.
 package controllers
 
 import (
@@ -8,7 +13,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/controllers/account"
+	"github.com/liveness-operator/liveness-operator/controllers/session"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
+	"github.com/liveness-operator/liveness-operator/internal/identity"
 )
 
 // SetupOptions configure Setup.
@@ -18,7 +26,7 @@ type SetupOptions struct {
 	// Events records events; default: the manager's recorder named "liveness-operator".
 	Events events.EventRecorder
 	// Metrics; default: unregistered metrics.
-	Metrics *Metrics
+	Metrics *session.Metrics
 	// Clock; default: the real clock.
 	Clock clock.PassiveClock
 	// MaxConcurrentReconciles of the LivenessSession controller (default 16).
@@ -28,8 +36,8 @@ type SetupOptions struct {
 	WatchNamespaces []string
 	// OperatorNamespace holds ClusterFaceAccounts' key Secrets.
 	OperatorNamespace string
-	// Credentials builds Entra ID credentials (default AzureCredentials).
-	Credentials CredentialFactory
+	// Credentials builds Entra ID credentials (default account.AzureCredentials).
+	Credentials account.CredentialFactory
 	// SkipClusterFaceAccounts leaves ClusterFaceAccounts unreconciled. Only tests that run
 	// several managers against one API server set it: a cluster-scoped account would otherwise
 	// be reconciled by every one of them.
@@ -37,25 +45,27 @@ type SetupOptions struct {
 }
 
 // Setup registers the operator's controllers with the manager: LivenessSessions, FaceAccounts
-// and ClusterFaceAccounts, sharing one identity cache. The manager binary and the test harness
-// both call it, so tests run the production wiring. It returns the LivenessSession reconciler.
-func Setup(mgr ctrl.Manager, o SetupOptions) (*LivenessSessionReconciler, error) {
+// and ClusterFaceAccounts, sharing one identity cache. It returns the LivenessSession
+// reconciler.
+func Setup(mgr ctrl.Manager, o SetupOptions) (*session.Reconciler, error) {
 	if o.Events == nil {
 		o.Events = mgr.GetEventRecorder("liveness-operator")
 	}
-	identities, err := NewIdentityCache(mgr, o.WatchNamespaces)
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	identities, err := identity.NewCache(mgr, o.WatchNamespaces)
 	if err != nil {
 		return nil, err
 	}
-	r := &LivenessSessionReconciler{
+	r := &session.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Face:                    AccountResolver{Registry: o.Registry, Client: mgr.GetClient()},
+		Face:                    accounts.AccountResolver{Registry: o.Registry, Client: mgr.GetClient(), Clock: o.Clock},
 		Events:                  o.Events,
 		Clock:                   o.Clock,
 		Metrics:                 o.Metrics,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
-		WatchNamespaces:         o.WatchNamespaces,
 		Identities:              identities,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
@@ -66,7 +76,7 @@ func Setup(mgr ctrl.Manager, o SetupOptions) (*LivenessSessionReconciler, error)
 		kinds = append(kinds, facev1.AccountKindClusterFaceAccount)
 	}
 	for _, kind := range kinds {
-		if err := (&FaceAccountReconciler{
+		if err := (&account.Reconciler{
 			Client:            mgr.GetClient(),
 			APIReader:         mgr.GetAPIReader(),
 			Registry:          o.Registry,
@@ -75,6 +85,7 @@ func Setup(mgr ctrl.Manager, o SetupOptions) (*LivenessSessionReconciler, error)
 			Credentials:       o.Credentials,
 			Events:            o.Events,
 			Identities:        identities,
+			Clock:             o.Clock,
 		}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("%s controller: %w", kind, err)
 		}

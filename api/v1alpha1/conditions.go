@@ -22,8 +22,6 @@ const (
 const (
 	// ReasonSessionReady: the cloud session exists and its token Secret is published.
 	ReasonSessionReady = "SessionReady"
-	// ReasonCreating: the cloud session is being created.
-	ReasonCreating = "Creating"
 	// ReasonFaceRejected: Face refused the request as invalid; fix the spec.
 	ReasonFaceRejected = "FaceRejected"
 	// ReasonCredentialsRejected: Face answered 401/403; fix the endpoint or key.
@@ -45,8 +43,6 @@ const (
 	// ReasonSessionGone: Face no longer knows the session (it expired or was deleted outside
 	// the operator).
 	ReasonSessionGone = "SessionGone"
-	// ReasonDeleting: the resource is being deleted.
-	ReasonDeleting = "Deleting"
 	// ReasonWaitingForAttempt: the session is ready and no attempt has finished yet.
 	ReasonWaitingForAttempt = "WaitingForAttempt"
 	// ReasonReferenceImageNotFound: the reference image's Secret, ConfigMap or key does not

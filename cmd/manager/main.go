@@ -20,6 +20,7 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/controllers"
+	"github.com/liveness-operator/liveness-operator/controllers/session"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/internal/quota"
@@ -83,6 +84,8 @@ func run(o options) error {
 		return err
 	}
 	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout}, nil)
+	// Each account's quota counters (waits, pauses, aborted calls) as Prometheus metrics.
+	metrics.Registry.MustRegister(registry)
 	switch {
 	case o.faceEndpoint != "" && apiKey != "":
 		limits := quota.Limits{RequestsPerSecond: o.faceRequestsPerSecond, Burst: o.faceBurst}
@@ -120,7 +123,7 @@ func run(o options) error {
 	}
 	if _, err := controllers.Setup(mgr, controllers.SetupOptions{
 		Registry:                registry,
-		Metrics:                 controllers.NewMetrics(metrics.Registry),
+		Metrics:                 session.NewMetrics(metrics.Registry),
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		OperatorNamespace:       o.operatorNamespace,
 	}); err != nil {

@@ -6,6 +6,7 @@ package accounts
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -73,6 +74,9 @@ type Config struct {
 	Limits quota.Limits
 }
 
+// ErrInvalidQuota says an account's quota cannot be applied.
+var ErrInvalidQuota = errors.New("invalid quota")
+
 // Registry holds the accounts' clients and limiters.
 type Registry struct {
 	base  face.Options
@@ -101,9 +105,12 @@ func NewRegistry(base face.Options, clk clock.WithDelayedExecution) *Registry {
 // (a rotated key does not reset the account's quota bookkeeping); the client is rebuilt only when
 // the endpoint or the credential changed. changed reports that, so the caller re-checks the
 // credentials against Face.
+//
+// It is the one place an account's limits are validated: invalid limits are an ErrInvalidQuota
+// and leave the account as it was.
 func (r *Registry) Set(key Key, cfg Config) (changed bool, err error) {
 	if err := cfg.Limits.Validate(); err != nil {
-		return false, err
+		return false, fmt.Errorf("account %s: %w: %w", key, ErrInvalidQuota, err)
 	}
 	fp := fingerprint(cfg)
 	r.mu.Lock()

@@ -11,16 +11,16 @@ import (
 	"image/jpeg"
 	"image/png"
 	"net/http"
+
+	"github.com/liveness-operator/liveness-operator/internal/faceimage"
 )
 
-// Face's documented image limits: "JPEG, PNG, GIF (the first frame), and BMP format
-// are supported. The allowed image file size is from 1KB to 6MB", and images from
-// 36x36 to 4096x4096 pixels.
+// Face's documented image limits (package faceimage), as the emulator enforces them.
 const (
-	minImageBytes = 1 << 10
-	maxImageBytes = 6 << 20
-	minImageDim   = 36
-	maxImageDim   = 4096
+	minImageBytes = faceimage.MinBytes
+	maxImageBytes = faceimage.MaxBytes
+	minImageDim   = faceimage.MinDimension
+	maxImageDim   = faceimage.MaxDimension
 )
 
 // imageInfo is what the emulator keeps of an uploaded image.

@@ -34,10 +34,8 @@
 // starve creates and deletes. Within a priority the order is first come, first served.
 //
 // Strict priority could in principle starve polls, but high-priority demand is bounded (each
-// session is created once and deleted once), so by default it is strict. Limits.LowShare makes
-// it weighted instead: while both kinds wait, polls get that share of the tokens, no more (a
-// cap, so they cannot crowd out creates) and no less (a floor, so a create storm cannot stop
-// results from being read).
+// session is created once and deleted once), and polls that wait too long give up and are
+// rescheduled (ErrWaitAborted), so they never hold a worker for long.
 //
 // # Pause on 429
 //
@@ -53,15 +51,12 @@
 // # Interaction with the Face client's own retries
 //
 // face.HTTPClient retries GET and DELETE on 429 (and 408/5xx) inside azcore's retry policy,
-// honouring the Retry-After. Those retries happen below the wrapper: they take no token, and a
-// 429 followed by a successful retry is never seen by the wrapper, so the account is not paused
-// and the other workers keep calling inside Face's window. Measured against the emulator with
-// the margin off (so that 429s happen): with harness.FaceClient (2 retries) 1 to 17 requests per
-// 3 s run arrived inside a Retry-After window; with a client built with MaxRetries < 0, none.
-// The limiter should therefore be the only thing that reacts to throttling: build the wrapped
-// client with 429 excluded from its automatic retries. face.Options cannot express that today
-// (MaxRetries < 0 also drops the 5xx retries, which are worth keeping), so this needs a small
-// option in the face package. With the default margin no 429 occurs in the same test, so the
-// gap only matters when Face throttles for reasons the limiter cannot foresee (another client
-// on the same key, a quota lowered without telling the operator).
+// honouring the Retry-After. Those retries would happen below the wrapper: they take no token,
+// and a 429 followed by a successful retry would never be seen by the wrapper, so the account
+// would not be paused and the other workers would keep calling inside Face's window (measured
+// against the emulator with the margin off: 1 to 17 requests per 3 s run arrived inside a
+// Retry-After window with 2 client retries, none without). The limiter must therefore be the
+// only thing that reacts to throttling: clients it wraps are built with
+// face.Options.NoThrottleRetries, which keeps the 5xx and timeout retries but hands every 429
+// straight to the wrapper (accounts.Registry does this for every account).
 package quota

@@ -65,9 +65,6 @@ type Limiter struct {
 	pausedUntil time.Time
 
 	queues [numPriorities]list.List // of *waiter, oldest first
-	// contended and contendedLow count grants made while both queues were non-empty, to give
-	// Low its LowShare. They restart whenever contention ends.
-	contended, contendedLow int64
 
 	timer    clock.Timer // wakes dispatch when the next token or the end of a pause is due
 	timerAt  time.Time
@@ -170,22 +167,6 @@ func (l *Limiter) refundLocked(now time.Time) {
 // overtaking anyone.
 func (l *Limiter) idleLocked() bool {
 	return l.queues[High].Len() == 0 && l.queues[Low].Len() == 0
-}
-
-// TryAcquire takes a token if one is available right now and nobody is queued ahead (a queued
-// caller of either priority would be overtaken otherwise). It never waits. A poller can use it
-// to skip a poll instead of tying up a worker.
-func (l *Limiter) TryAcquire(p Priority) bool {
-	p = p.clamp()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.clock.Now()
-	if !l.idleLocked() || now.Before(l.pausedUntil) || !l.tokenReadyLocked(now) {
-		return false
-	}
-	l.takeLocked(now)
-	l.stats.byPriority(p).Granted++
-	return true
 }
 
 // Acquire waits for a token for one request of priority p and returns nil when the request may
@@ -312,31 +293,19 @@ func (l *Limiter) dispatchLocked(now time.Time) {
 		ps.WaitTime += w.waited
 		close(w.ready)
 	}
-	l.contended, l.contendedLow = 0, 0
 	if l.timer != nil {
 		l.timer.Stop()
 		l.timer = nil
 	}
 }
 
-// pickLocked chooses the next waiter to serve: the oldest High one, unless Low is owed its
-// LowShare of the tokens given out while both were waiting.
+// pickLocked chooses the next waiter to serve: the oldest High one, else the oldest Low one.
+// Strict priority cannot starve polls for long: each session is created once and deleted once.
 func (l *Limiter) pickLocked() *waiter {
-	high, low := l.queues[High].Front(), l.queues[Low].Front()
-	switch {
-	case low == nil:
-		l.contended, l.contendedLow = 0, 0
+	if high := l.queues[High].Front(); high != nil {
 		return high.Value.(*waiter)
-	case high == nil:
-		l.contended, l.contendedLow = 0, 0
-		return low.Value.(*waiter)
 	}
-	l.contended++
-	if share := l.limits.LowShare; share > 0 && float64(l.contendedLow+1) <= share*float64(l.contended) {
-		l.contendedLow++
-		return low.Value.(*waiter)
-	}
-	return high.Value.(*waiter)
+	return l.queues[Low].Front().Value.(*waiter)
 }
 
 // armLocked makes sure dispatch runs again at (or before) at. An earlier timer is kept: it will

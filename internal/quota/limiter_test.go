@@ -96,15 +96,13 @@ func TestValidate(t *testing.T) {
 		{RequestsPerSecond: MinRequestsPerSecond / 2},
 		{Burst: -1},
 		{Burst: MaxBurst + 1},
-		{LowShare: 1},
-		{LowShare: -0.1},
 		PerMinute(-5),
 		{Margin: MaxMargin + 1},
 	} {
 		require.Error(t, bad.Validate(), "%+v", bad)
 		require.Panics(t, func() { NewLimiter(bad, nil) }, "%+v", bad)
 	}
-	for _, good := range []Limits{{}, DefaultLimits(), PerMinute(20), {RequestsPerSecond: 0.5, Burst: 3, LowShare: 0.2}} {
+	for _, good := range []Limits{{}, DefaultLimits(), PerMinute(20), {RequestsPerSecond: 0.5, Burst: 3}} {
 		require.NoError(t, good.Validate(), "%+v", good)
 	}
 }
@@ -287,26 +285,6 @@ func TestLateHighOvertakesQueuedLows(t *testing.T) {
 	require.Equal(t, "h1", receive(t, out).id)
 	step(fc, l, 100*time.Millisecond)
 	require.Equal(t, "l2", receive(t, out).id)
-}
-
-func TestLowShareUnderContention(t *testing.T) {
-	l, fc := newTestLimiter(t, exact(Limits{RequestsPerSecond: 10, Burst: 1, LowShare: 0.25}))
-	ctx := context.Background()
-	require.True(t, l.TryAcquire(High))
-	out := make(chan grant, 16)
-	for _, id := range []string{"l1", "l2", "l3", "l4"} {
-		acquireAsync(t, l, ctx, Low, id, out)
-	}
-	for _, id := range []string{"h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"} {
-		acquireAsync(t, l, ctx, High, id, out)
-	}
-	var order []string
-	for range 12 {
-		step(fc, l, 100*time.Millisecond)
-		order = append(order, receive(t, out).id)
-	}
-	// Every fourth contended token goes to a poll; once no create waits, polls get them all.
-	require.Equal(t, []string{"h1", "h2", "h3", "l1", "h4", "h5", "h6", "l2", "h7", "h8", "l3", "l4"}, order)
 }
 
 func TestCancelWhileWaiting(t *testing.T) {

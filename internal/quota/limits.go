@@ -47,11 +47,6 @@ type Limits struct {
 	// max(1, ceil(RequestsPerSecond)), which is DefaultBurst for the default rate and 1 for a
 	// per-minute quota.
 	Burst int
-	// LowShare is the share of tokens, in [0, 1), that low-priority calls (result polls) get
-	// while high-priority calls are also waiting. Zero, the default, is strict priority: a
-	// waiting create or delete always goes first. A positive value both caps polls at that share
-	// and guarantees it to them, e.g. 0.2 gives every fifth contended token to a poll.
-	LowShare float64
 	// Margin is how much variation in network delay the limiter absorbs. Face counts a request
 	// when it arrives, the limiter when it lets it go; a request that travels faster than an
 	// earlier one arrives early, and at full load early means a 429 (measured on loopback with
@@ -88,9 +83,6 @@ func (l Limits) Validate() error {
 	}
 	if l.Burst < 0 || l.Burst > MaxBurst {
 		return fmt.Errorf("quota: burst must be between 0 (default) and %d (got %d)", MaxBurst, l.Burst)
-	}
-	if math.IsNaN(l.LowShare) || l.LowShare < 0 || l.LowShare >= 1 {
-		return fmt.Errorf("quota: lowShare must be in [0, 1) (got %v)", l.LowShare)
 	}
 	if l.Margin > MaxMargin {
 		return fmt.Errorf("quota: margin must be at most %s (got %s)", MaxMargin, l.Margin)

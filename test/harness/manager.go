@@ -20,6 +20,8 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/controllers"
+	"github.com/liveness-operator/liveness-operator/controllers/account"
+	"github.com/liveness-operator/liveness-operator/controllers/session"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/internal/quota"
@@ -59,7 +61,7 @@ type ManagerOptions struct {
 	// operator rather than the S0 quota.
 	Limits quota.Limits
 	// Credentials builds Entra ID credentials for accounts (default: azidentity).
-	Credentials controllers.CredentialFactory
+	Credentials account.CredentialFactory
 	// OperatorNamespace holds ClusterFaceAccounts' key Secrets (default: the watched namespace).
 	OperatorNamespace string
 	// ExtraNamespaces are watched too (for example a second team's namespace).
@@ -77,7 +79,7 @@ type ManagerOptions struct {
 // Manager is a running manager with the operator's reconcilers, watching the test's namespaces.
 type Manager struct {
 	// Reconciler is the LivenessSession reconciler it runs.
-	Reconciler *controllers.LivenessSessionReconciler
+	Reconciler *session.Reconciler
 	// Registry holds its Face accounts.
 	Registry *accounts.Registry
 	// Client reads from the manager's cache.

@@ -1,4 +1,4 @@
-package controllers
+package session
 
 import (
 	"context"
@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
@@ -19,7 +22,7 @@ import (
 // server annotated the resource with sync-requested-at after the last poll, and stops for good
 // once the outcome is final. Polls that learn nothing new write nothing. It requeues for the
 // next scheduled poll; a throttled poll waits for Face's Retry-After.
-func (r *LivenessSessionReconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession, fa *faceAccess) (ctrl.Result, error) {
 	if isFinal(ls.Status.Outcome) || ls.Status.CreatedAt == nil || ls.Status.AuthTokenExpiresAt == nil {
 		r.polls.forget(ls.UID)
 		return ctrl.Result{}, nil
@@ -45,8 +48,11 @@ func (r *LivenessSessionReconciler) syncResult(ctx context.Context, ls *facev1.L
 	case known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)):
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil
 	default:
+		fc, err := fa.client(ctx)
+		if err != nil {
+			return r.onAccountUnavailable(ls, err)
+		}
 		pollCtx, cancel := context.WithTimeout(ctx, pollQuotaBudget)
-		var err error
 		obs, err = getCloudSession(pollCtx, fc, ls)
 		cancel()
 		if err != nil {
@@ -69,7 +75,7 @@ func (r *LivenessSessionReconciler) syncResult(ctx context.Context, ls *facev1.L
 // schedule, or after Face's Retry-After. A session Face no longer knows cannot produce a result:
 // the outcome becomes Expired if its token had expired, otherwise the loss is reported as
 // Stalled (SessionGone), since someone deleted it outside the operator.
-func (r *LivenessSessionReconciler) onPollError(ctx context.Context, ls *facev1.LivenessSession, err error, now time.Time) (ctrl.Result, error) {
+func (r *Reconciler) onPollError(ctx context.Context, ls *facev1.LivenessSession, err error, now time.Time) (ctrl.Result, error) {
 	if face.IsNotFound(err) {
 		r.polls.forget(ls.UID)
 		if !now.Before(ls.Status.AuthTokenExpiresAt.Time) {
@@ -87,8 +93,33 @@ func (r *LivenessSessionReconciler) onPollError(ctx context.Context, ls *facev1.
 		r.polls.forget(ls.UID)
 		return ctrl.Result{RequeueAfter: quotaRetry}, nil
 	case face.IsThrottled(err):
-		next = max(face.RetryAfter(err), retryMin)
+		next = max(face.RetryAfter(err), accounts.RetryMin)
 	}
-	log.FromContext(ctx).Info("result poll failed; retrying", "error", describeFaceError(err))
+	log.FromContext(ctx).Info("result poll failed; retrying", "error", accounts.DescribeFaceError(err))
 	return ctrl.Result{RequeueAfter: next}, nil
+}
+
+// startPollSchedule starts a new session's poll schedule at its creation, answering the sync
+// request in force then (a request made before the session existed needs no extra poll).
+func (r *Reconciler) startPollSchedule(ls *facev1.LivenessSession, created time.Time) {
+	r.polls.record(ls.UID, created, ls.Annotations[facev1.AnnotationSyncRequestedAt])
+}
+
+// afterStatusWrite is result sync's hook after the reconcile's status write (err is the write's
+// error, nil when it succeeded or had nothing to write). A saved observation is dropped from the
+// tracker; a conflict keeps it, so the retry saves it without polling Face again. A session whose
+// outcome just became final, that is gone, or whose finalizer was just removed is forgotten, and
+// a newly final outcome is counted once.
+func (r *Reconciler) afterStatusWrite(ls *facev1.LivenessSession, becameFinal bool, err error) {
+	switch {
+	case apierrors.IsNotFound(err),
+		err == nil && !ls.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName):
+		r.polls.forget(ls.UID)
+	case err == nil:
+		r.polls.saved(ls.UID)
+		if becameFinal {
+			r.polls.forget(ls.UID)
+			r.Metrics.SessionsCompleted.WithLabelValues(string(ls.Status.Outcome)).Inc()
+		}
+	}
 }

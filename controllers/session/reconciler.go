@@ -1,18 +1,20 @@
-// Package controllers holds the LivenessSession reconciler: one file per concern (the cloud
-// session and its crash-safe create, the token Secret, result sync, deletion) and the pure
-// status functions they share.
-package controllers
+// Package session holds the LivenessSession reconciler, one file per concern: the cloud session
+// and its crash-safe create (cloud_session.go), the token Secret (token_secret.go), the
+// reference image (reference_image.go, reference_watch.go), result sync and its poll schedule
+// (result_sync.go, poll_tracker.go, poll_schedule.go), the session image (session_image.go),
+// deletion (deletion.go), the pure condition setters (conditions.go), the API writes
+// (writes.go), the Face client for a reconcile (face_access.go), Face models to status
+// (face_adapter.go) and Face failures to conditions (face_errors.go).
+package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,15 +29,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
-	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 )
 
-// conflictRetry is the wait after an optimistic-concurrency conflict: the object changed under
-// us, so the reconcile starts over from the newer version shortly.
-const conflictRetry = 100 * time.Millisecond
-
-// LivenessSessionReconciler reconciles LivenessSession objects with Azure AI Face.
-type LivenessSessionReconciler struct {
+// Reconciler reconciles LivenessSession objects with Azure AI Face.
+type Reconciler struct {
 	// Client reads from the manager's cache (LivenessSessions, and only the operator's own
 	// labelled Secrets) and writes to the API server.
 	Client client.Client
@@ -43,7 +41,7 @@ type LivenessSessionReconciler struct {
 	// (foreign Secrets are not cached) before a cloud session is created.
 	APIReader client.Reader
 	// Face picks the Face client for a session.
-	Face FaceClientResolver
+	Face accounts.FaceClientResolver
 	// Events records Kubernetes events, on transitions only.
 	Events events.EventRecorder
 	// Clock is injectable so tests can move time (token expiry, poll schedule).
@@ -52,11 +50,9 @@ type LivenessSessionReconciler struct {
 	Metrics *Metrics
 	// MaxConcurrentReconciles is the number of parallel workers (default 16).
 	MaxConcurrentReconciles int
-	// WatchNamespaces limits the reference-image watches to these namespaces (empty: all); set
-	// it to the namespaces the manager's cache watches.
-	WatchNamespaces []string
-	// Identities is the metadata-only cache of Secrets and ConfigMaps (NewIdentityCache); when
-	// nil, SetupWithManager creates one for WatchNamespaces.
+	// Identities is the metadata-only cache of Secrets and ConfigMaps (identity.NewCache),
+	// shared with the account controllers. SetupWithManager needs it; a reconciler driven
+	// directly (as tests drive a restarted process) may leave it nil and reads names live.
 	Identities cache.Cache
 
 	initOnce sync.Once
@@ -65,7 +61,7 @@ type LivenessSessionReconciler struct {
 
 // defaults fills what the caller left unset; SetupWithManager and Reconcile both call it, so
 // a reconciler driven directly (as tests drive a restarted process) works too.
-func (r *LivenessSessionReconciler) defaults() {
+func (r *Reconciler) defaults() {
 	r.initOnce.Do(func() {
 		if r.Clock == nil {
 			r.Clock = clock.RealClock{}
@@ -92,7 +88,7 @@ func (r *LivenessSessionReconciler) defaults() {
 // session deleted before the resource goes. Status is written once, at the end, by one patch
 // with optimistic concurrency; only the create claim and the finalizer are written earlier,
 // because durability demands it. Requeues use RequeueAfter from the session's own clock.
-func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	r.defaults()
 	ls := &facev1.LivenessSession{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ls); err != nil {
@@ -105,14 +101,9 @@ func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		result, err = r.patchStatus(ctx, ls, sw, result, err)
 	}()
 
+	fa := r.faceAccess(ls)
 	if !ls.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, ls, sw)
-	}
-	var fc face.Client
-	if mayCallFace(ls) {
-		if fc, err = r.Face.ClientFor(ctx, ls); err != nil {
-			return r.onAccountUnavailable(ls, err)
-		}
+		return r.reconcileDelete(ctx, ls, sw, fa)
 	}
 	if ls.Status.SessionID != "" && !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
 		// Someone removed the finalizer of a live session: put it back so deletion still
@@ -121,88 +112,21 @@ func (r *LivenessSessionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			return ctrl.Result{}, err
 		}
 	}
-	result, err = r.reconcileCloudSession(ctx, ls, fc, sw)
+	result, err = r.reconcileCloudSession(ctx, ls, fa, sw)
 	if err != nil || !isReady(ls) {
 		return result, err
 	}
-	result, err = r.syncResult(ctx, ls, fc)
+	result, err = r.syncResult(ctx, ls, fa)
 	if err != nil || !isFinal(ls.Status.Outcome) {
 		return result, err
 	}
-	return r.exportSessionImage(ctx, ls, fc)
-}
-
-// mayCallFace says whether a reconcile of this session can call Face: to create it, to poll a
-// result that is not final yet, or to export its session image. A finished session needs no
-// account, so an account that later loses its key does not keep such sessions requeueing.
-// It mirrors the early returns of createSession, syncResult and exportSessionImage.
-func mayCallFace(ls *facev1.LivenessSession) bool {
-	return ls.Status.SessionID == "" || !isFinal(ls.Status.Outcome) ||
-		(ls.Spec.SessionImageSecretName != "" && ls.Status.SessionImageSecretName == "")
-}
-
-// onAccountUnavailable handles a session whose account cannot serve it now. A session not yet
-// created says why in its conditions (Stalled when a human must act, such as a namespace the
-// account does not admit; otherwise Reconciling, waiting) and is retried later or when the
-// account changes. A session that already exists stays Ready (its token is published) and just
-// retries its next step later.
-func (r *LivenessSessionReconciler) onAccountUnavailable(ls *facev1.LivenessSession, err error) (ctrl.Result, error) {
-	var unavailable *AccountUnavailableError
-	if !errors.As(err, &unavailable) {
-		return ctrl.Result{}, fmt.Errorf("pick Face account: %w", err)
-	}
-	wait := max(unavailable.RetryAfter, retryMin)
-	if ls.Status.SessionID != "" {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	if unavailable.Stalled {
-		r.stall(ls, unavailable.Reason, unavailable.Message)
-		return ctrl.Result{}, nil
-	}
-	setProgressing(ls, unavailable.Reason, unavailable.Message)
-	return ctrl.Result{RequeueAfter: wait}, nil
-}
-
-// addFinalizer adds the finalizer in a write of its own.
-func (r *LivenessSessionReconciler) addFinalizer(ctx context.Context, ls *facev1.LivenessSession) error {
-	base := ls.DeepCopy()
-	controllerutil.AddFinalizer(ls, facev1.FinalizerName)
-	if err := r.patchMetadata(ctx, ls, base); err != nil {
-		return fmt.Errorf("add finalizer: %w", err)
-	}
-	return nil
-}
-
-// patchStatus writes status at the end of a reconcile if it changed, with optimistic
-// concurrency so a reconcile that worked from a stale copy can never overwrite newer status. On
-// a conflict the reconcile is retried shortly, from the newer version and the observation the
-// poll tracker kept, so Face is not polled again.
-func (r *LivenessSessionReconciler) patchStatus(ctx context.Context, ls *facev1.LivenessSession, sw *statusWriter, result ctrl.Result, err error) (ctrl.Result, error) {
-	becameFinal := !isFinal(sw.stored.Outcome) && isFinal(ls.Status.Outcome)
-	perr := sw.write(ctx, ls)
-	switch {
-	case perr == nil:
-		r.polls.saved(ls.UID)
-		if becameFinal {
-			r.polls.forget(ls.UID)
-			r.Metrics.SessionsCompleted.WithLabelValues(string(ls.Status.Outcome)).Inc()
-		}
-		return result, err
-	case apierrors.IsNotFound(perr):
-		r.polls.forget(ls.UID)
-		return result, err
-	case apierrors.IsConflict(perr):
-		// The poll's observation stays in the tracker; the retry saves it without polling.
-		return ctrl.Result{RequeueAfter: conflictRetry}, err
-	default:
-		return result, errors.Join(err, fmt.Errorf("patch status: %w", perr))
-	}
+	return r.exportSessionImage(ctx, ls, fa)
 }
 
 // SetupWithManager registers the reconciler: it watches LivenessSessions (ignoring updates that
 // touch only status, which the reconciler itself writes), the Secrets they own, and the
 // Secrets and ConfigMaps that verify sessions wait on for their reference image.
-func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.defaults()
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&facev1.LivenessSession{}, builder.WithPredicates(notStatusOnly{})).
@@ -213,17 +137,20 @@ func (r *LivenessSessionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("livenesssession")
+	if r.Identities == nil {
+		return errors.New("LivenessSession controller: no identity cache (Setup creates one)")
+	}
 	if err := r.watchReferenceSources(mgr, b); err != nil {
 		return err
 	}
 	// Sessions by account: for the account watch below and for the account reconcilers.
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &facev1.LivenessSession{}, accountIndex, sessionAccountKey); err != nil {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &facev1.LivenessSession{}, accounts.SessionIndex, accounts.SessionKeyOf); err != nil {
 		return fmt.Errorf("index sessions by account: %w", err)
 	}
 	// Sessions waiting on an account react when it changes (becomes Ready, gets a new key).
-	b.Watches(&facev1.FaceAccount{}, handler.EnqueueRequestsFromMapFunc(sessionsOfAccount(mgr.GetClient(), facev1.AccountKindFaceAccount)),
+	b.Watches(&facev1.FaceAccount{}, handler.EnqueueRequestsFromMapFunc(accounts.SessionsWaitingOn(mgr.GetClient(), facev1.AccountKindFaceAccount)),
 		builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
-		Watches(&facev1.ClusterFaceAccount{}, handler.EnqueueRequestsFromMapFunc(sessionsOfAccount(mgr.GetClient(), facev1.AccountKindClusterFaceAccount)),
+		Watches(&facev1.ClusterFaceAccount{}, handler.EnqueueRequestsFromMapFunc(accounts.SessionsWaitingOn(mgr.GetClient(), facev1.AccountKindClusterFaceAccount)),
 			builder.WithPredicates(predicate.ResourceVersionChangedPredicate{}))
 	return b.Complete(r)
 }

@@ -1,9 +1,10 @@
-package controllers
+package session
 
 import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -183,4 +184,24 @@ func hasReason(ls *facev1.LivenessSession, conditionType, reason string) bool {
 // isReady says whether the Ready condition is True.
 func isReady(ls *facev1.LivenessSession) bool {
 	return meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady)
+}
+
+// reportCreateOutcomeUnknown makes a possibly lost cloud session visible: a Warning event, the
+// liveness_operator_create_outcome_unknown_total metric, status.unconfirmedCreates, and the
+// CreateOutcomeUnknown reason on Ready and Reconciling; and marks the claim as accounted for.
+func (r *Reconciler) reportCreateOutcomeUnknown(ls *facev1.LivenessSession, claim, why string) {
+	r.Metrics.CreateOutcomeUnknown.Inc()
+	ls.Status.UnconfirmedCreates++
+	ls.Status.ResolvedCreateClaim = claim
+	msg := why + "; a session it may have made cannot be reached and expires with its token; creating a new session"
+	setProgressing(ls, facev1.ReasonCreateOutcomeUnknown, msg)
+	r.Events.Eventf(ls, nil, corev1.EventTypeWarning, facev1.ReasonCreateOutcomeUnknown, "Create", "%s", msg)
+}
+
+// stall sets Stalled with the reason and message, with a Warning event when the reason is new.
+func (r *Reconciler) stall(ls *facev1.LivenessSession, reason, message string) {
+	if !hasReason(ls, facev1.ConditionStalled, reason) {
+		r.Events.Eventf(ls, nil, corev1.EventTypeWarning, reason, "Reconcile", "%s", message)
+	}
+	setStalled(ls, reason, message)
 }

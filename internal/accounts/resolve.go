@@ -1,4 +1,4 @@
-package controllers
+package accounts
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
-	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 )
 
@@ -35,31 +35,32 @@ type AccountUnavailableError struct {
 
 func (e *AccountUnavailableError) Error() string { return e.Message }
 
-// accountWait is how often a session re-checks an account that is not usable yet; account
+// AccountWait is how often a session re-checks an account that is not usable yet; account
 // status changes also wake it through the account watch.
-const accountWait = 30 * time.Second
+const AccountWait = 30 * time.Second
 
 // AccountResolver serves each LivenessSession with its account's client from the registry. A
 // session that already has a cloud session always uses the account recorded in its status.
 type AccountResolver struct {
 	// Registry holds the configured accounts.
-	Registry *accounts.Registry
+	Registry *Registry
 	// Client reads accounts and namespaces from the cache.
 	Client client.Reader
+	// Clock tells whether an account's pause is still on; nil means the real clock.
+	Clock clock.PassiveClock
 }
 
 // ClientFor returns the session's account's client, or an *AccountUnavailableError.
 func (a AccountResolver) ClientFor(ctx context.Context, ls *facev1.LivenessSession) (face.Client, error) {
-	ref := sessionAccountRef(ls)
-	key := accounts.KeyFor(ls.Namespace, ref)
-	if key != accounts.DefaultKey {
+	key := KeyFor(ls.Namespace, SessionAccountRef(ls))
+	if key != DefaultKey {
 		if err := a.checkAccount(ctx, ls, key); err != nil {
 			return nil, err
 		}
 	}
 	c, limiter, ok := a.Registry.Get(key)
-	if !ok && key == accounts.DefaultKey {
-		return nil, &AccountUnavailableError{Reason: facev1.ReasonAccountNotFound, RetryAfter: accountWait,
+	if !ok && key == DefaultKey {
+		return nil, &AccountUnavailableError{Reason: facev1.ReasonAccountNotFound, RetryAfter: AccountWait,
 			Message: "the operator has no default Face account (FACE_ENDPOINT and FACE_APIKEY are unset): set spec.accountRef to a FaceAccount or ClusterFaceAccount"}
 	}
 	if !ok {
@@ -68,8 +69,8 @@ func (a AccountResolver) ClientFor(ctx context.Context, ls *facev1.LivenessSessi
 	}
 	// A paused account would hold a worker for the whole Retry-After window; the session is
 	// rescheduled for the window's end instead, and says why.
-	if until := limiter.PausedUntil(); time.Until(until) > pauseBlockLimit {
-		return nil, &AccountUnavailableError{Reason: facev1.ReasonAccountThrottled, RetryAfter: time.Until(until),
+	if until := limiter.PausedUntil(); a.now().Add(pauseBlockLimit).Before(until) {
+		return nil, &AccountUnavailableError{Reason: facev1.ReasonAccountThrottled, RetryAfter: until.Sub(a.now()),
 			Message: fmt.Sprintf("Face throttled account %s (429); calls resume at %s", key, until.UTC().Format(time.RFC3339))}
 	}
 	return c, nil
@@ -78,8 +79,16 @@ func (a AccountResolver) ClientFor(ctx context.Context, ls *facev1.LivenessSessi
 // pauseBlockLimit is the longest account pause a worker simply waits out inside the limiter.
 const pauseBlockLimit = time.Second
 
-// sessionAccountRef is the account recorded at creation, else the one the spec names.
-func sessionAccountRef(ls *facev1.LivenessSession) *facev1.AccountReference {
+// now is the resolver's clock's time.
+func (a AccountResolver) now() time.Time {
+	if a.Clock == nil {
+		return time.Now()
+	}
+	return a.Clock.Now()
+}
+
+// SessionAccountRef is the account recorded at creation, else the one the spec names.
+func SessionAccountRef(ls *facev1.LivenessSession) *facev1.AccountReference {
 	if ls.Status.SessionID != "" || ls.Status.Account != nil {
 		return ls.Status.Account
 	}
@@ -88,14 +97,14 @@ func sessionAccountRef(ls *facev1.LivenessSession) *facev1.AccountReference {
 
 // checkAccount verifies the account exists, is Ready, and (for a new session) admits the
 // session's namespace.
-func (a AccountResolver) checkAccount(ctx context.Context, ls *facev1.LivenessSession, key accounts.Key) error {
+func (a AccountResolver) checkAccount(ctx context.Context, ls *facev1.LivenessSession, key Key) error {
 	var obj client.Object = &facev1.FaceAccount{}
 	if key.Kind == facev1.AccountKindClusterFaceAccount {
 		obj = &facev1.ClusterFaceAccount{}
 	}
 	if err := a.Client.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: key.Name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &AccountUnavailableError{Reason: facev1.ReasonAccountNotFound, RetryAfter: accountWait,
+			return &AccountUnavailableError{Reason: facev1.ReasonAccountNotFound, RetryAfter: AccountWait,
 				Message: fmt.Sprintf("%s %q does not exist; create it or fix spec.accountRef", key.Kind, key.Name)}
 		}
 		return err
@@ -122,13 +131,13 @@ func (a AccountResolver) checkAccount(ctx context.Context, ls *facev1.LivenessSe
 				reason = facev1.ReasonCredentialsRejected
 			}
 		}
-		return &AccountUnavailableError{Reason: reason, Message: msg, RetryAfter: accountWait}
+		return &AccountUnavailableError{Reason: reason, Message: msg, RetryAfter: AccountWait}
 	}
 	return nil
 }
 
 // admits checks a ClusterFaceAccount's namespace selector against the namespace's labels.
-func (a AccountResolver) admits(ctx context.Context, sel *metav1.LabelSelector, ns string, key accounts.Key) error {
+func (a AccountResolver) admits(ctx context.Context, sel *metav1.LabelSelector, ns string, key Key) error {
 	selector, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
 		return &AccountUnavailableError{Reason: facev1.ReasonNamespaceNotAllowed, Stalled: true,

@@ -1,4 +1,4 @@
-package controllers
+package session
 
 import (
 	"context"
@@ -10,8 +10,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 )
 
@@ -20,7 +22,7 @@ import (
 // data is deleted with it. It runs once the outcome is final, only when asked for, and owns the
 // SessionImageExported condition. Download failures are retried (after Retry-After when
 // throttled) without touching Ready. A foreign Secret of that name is never written.
-func (r *LivenessSessionReconciler) exportSessionImage(ctx context.Context, ls *facev1.LivenessSession, fc face.Client) (ctrl.Result, error) {
+func (r *Reconciler) exportSessionImage(ctx context.Context, ls *facev1.LivenessSession, fa *faceAccess) (ctrl.Result, error) {
 	name := ls.Spec.SessionImageSecretName
 	if name == "" || ls.Status.SessionImageSecretName != "" {
 		return ctrl.Result{}, nil
@@ -44,12 +46,16 @@ func (r *LivenessSessionReconciler) exportSessionImage(ctx context.Context, ls *
 		return ctrl.Result{}, nil
 	}
 
+	fc, err := fa.client(ctx)
+	if err != nil {
+		return r.onAccountUnavailable(ls, err)
+	}
 	img, err := fc.GetSessionImage(ctx, latest.SessionImageID)
 	if err != nil {
 		setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionFalse, facev1.ReasonSessionImageExportFailed,
-			"downloading the session image failed ("+describeFaceError(err)+"); retrying")
+			"downloading the session image failed ("+accounts.DescribeFaceError(err)+"); retrying")
 		if face.IsThrottled(err) {
-			return ctrl.Result{RequeueAfter: max(face.RetryAfter(err), retryMin)}, nil
+			return ctrl.Result{RequeueAfter: max(face.RetryAfter(err), accounts.RetryMin)}, nil
 		}
 		return ctrl.Result{RequeueAfter: retryBackoffFor(ls, facev1.ConditionSessionImageExported, facev1.ReasonSessionImageExportFailed, r.Clock.Now())}, nil
 	}
@@ -66,7 +72,7 @@ func (r *LivenessSessionReconciler) exportSessionImage(ctx context.Context, ls *
 	return ctrl.Result{}, nil
 }
 
-func (r *LivenessSessionReconciler) recordSessionImageExport(ls *facev1.LivenessSession, name string) {
+func (r *Reconciler) recordSessionImageExport(ls *facev1.LivenessSession, name string) {
 	ls.Status.SessionImageSecretName = name
 	setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionTrue, facev1.ReasonSessionImageExported,
 		"the session image is in Secret "+name)
@@ -76,21 +82,33 @@ func (r *LivenessSessionReconciler) recordSessionImageExport(ls *facev1.Liveness
 // (deleted with it), labelled as managed, immutable.
 func sessionImageSecretFor(ls *facev1.LivenessSession, sessionImageID string, img []byte) *corev1.Secret {
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      ls.Spec.SessionImageSecretName,
-			Namespace: ls.Namespace,
-			Labels: map[string]string{
-				facev1.LabelManagedBy:   facev1.ManagedByValue,
-				facev1.LabelSessionName: labelValue(ls.Name),
-			},
-			Annotations:     map[string]string{facev1.AnnotationSessionID: ls.Status.SessionID},
-			OwnerReferences: []metav1.OwnerReference{ownerReference(ls)},
-		},
-		Type:      facev1.SessionImageSecretType,
-		Immutable: ptr.To(true),
+		ObjectMeta: ownedSecretMeta(ls, ls.Spec.SessionImageSecretName, ls.Status.SessionID),
+		Type:       facev1.SessionImageSecretType,
+		Immutable:  ptr.To(true),
 		Data: map[string][]byte{
 			facev1.SecretKeySessionImage:   img,
 			facev1.SecretKeySessionImageID: []byte(sessionImageID),
 		},
 	}
+}
+
+// deleteSessionImageSecret deletes the exported session image (biometric data) with the
+// resource, whatever the deletion policy, instead of leaving it to garbage collection, which may
+// lag or not run at all. Only a Secret this resource owns is deleted.
+func (r *Reconciler) deleteSessionImageSecret(ctx context.Context, ls *facev1.LivenessSession) error {
+	if ls.Spec.SessionImageSecretName == "" {
+		return nil
+	}
+	s := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: ls.Spec.SessionImageSecretName}, s)
+	if apierrors.IsNotFound(err) || (err == nil && !ownsSecret(ls, s)) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read session image Secret: %w", err)
+	}
+	if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete session image Secret: %w", err)
+	}
+	return nil
 }

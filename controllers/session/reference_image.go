@@ -1,4 +1,4 @@
-package controllers
+package session
 
 import (
 	"bytes"
@@ -9,22 +9,16 @@ import (
 	_ "image/gif"  // reference images may be GIF
 	_ "image/jpeg" // or JPEG
 	_ "image/png"  // or PNG
+	"time"
 
 	_ "golang.org/x/image/bmp" // or BMP, as Face accepts
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
-)
-
-// Face's documented limits for detection images, checked before anything is sent so a bad
-// reference image never reaches the cloud and its problem is explained in status.
-const (
-	referenceMinBytes     = 1 << 10
-	referenceMaxBytes     = 6 << 20
-	referenceMinDimension = 36
-	referenceMaxDimension = 4096
+	"github.com/liveness-operator/liveness-operator/internal/faceimage"
 )
 
 // referenceImage is a validated reference image, ready for the multipart create.
@@ -47,7 +41,7 @@ func (e errInvalidReferenceImage) Error() string { return e.why }
 // loadReferenceImage reads the reference image named by the spec, live from the API server
 // (user Secrets are not cached), and validates it. It is called only before a create: the
 // image is read once, and later changes to its source do not touch an existing session.
-func (r *LivenessSessionReconciler) loadReferenceImage(ctx context.Context, ls *facev1.LivenessSession) (*referenceImage, error) {
+func (r *Reconciler) loadReferenceImage(ctx context.Context, ls *facev1.LivenessSession) (*referenceImage, error) {
 	src := ls.Spec.Verification.ReferenceImage
 	var (
 		data  []byte
@@ -84,22 +78,23 @@ func (r *LivenessSessionReconciler) loadReferenceImage(ctx context.Context, ls *
 	return &referenceImage{data: data, filename: "reference." + format}, nil
 }
 
-// validateReferenceImage checks Face's limits: a decodable PNG, JPEG, BMP or GIF of 1 KB to
+// validateReferenceImage checks Face's limits (package faceimage), before anything is sent so a
+// bad reference image never reaches the cloud and its problem is explained in status: a decodable PNG, JPEG, BMP or GIF of 1 KB to
 // 6 MB and 36x36 to 4096x4096 pixels. It returns the format, or an error that says what to fix
 // and never contains the bytes.
 func validateReferenceImage(data []byte) (string, error) {
-	if len(data) < referenceMinBytes {
+	if len(data) < faceimage.MinBytes {
 		return "", fmt.Errorf("is %d bytes; Face needs at least 1 KB", len(data))
 	}
-	if len(data) > referenceMaxBytes {
+	if len(data) > faceimage.MaxBytes {
 		return "", fmt.Errorf("is %.1f MB; Face accepts at most 6 MB", float64(len(data))/(1<<20))
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return "", errors.New("is not a PNG, JPEG, BMP or GIF image")
 	}
-	if cfg.Width < referenceMinDimension || cfg.Height < referenceMinDimension ||
-		cfg.Width > referenceMaxDimension || cfg.Height > referenceMaxDimension {
+	if cfg.Width < faceimage.MinDimension || cfg.Height < faceimage.MinDimension ||
+		cfg.Width > faceimage.MaxDimension || cfg.Height > faceimage.MaxDimension {
 		return "", fmt.Errorf("is %dx%d pixels; Face needs 36x36 to 4096x4096", cfg.Width, cfg.Height)
 	}
 	// The header was fine; a truncated or corrupt body is only found by decoding it all
@@ -108,4 +103,32 @@ func validateReferenceImage(data []byte) (string, error) {
 		return "", fmt.Errorf("is a damaged %s image (%v)", format, err)
 	}
 	return format, nil
+}
+
+// referenceWait is the fallback recheck of a missing reference image; the watch on Secrets and
+// ConfigMaps normally reacts first, when it appears.
+const referenceWait = time.Minute
+
+// referenceImageOrWait loads the reference image of a verify session. When it cannot be used
+// it returns nil and sets the conditions: a missing Secret, ConfigMap or key is waited for
+// (Reconciling, ReferenceImageNotFound, naming it); an unusable image is Stalled
+// (InvalidReferenceImage, saying what is wrong) until its source changes. Either way nothing
+// reaches Face.
+func (r *Reconciler) referenceImageOrWait(ctx context.Context, ls *facev1.LivenessSession) (*referenceImage, ctrl.Result, error) {
+	ref, err := r.loadReferenceImage(ctx, ls)
+	var notFound errReferenceNotFound
+	var invalid errInvalidReferenceImage
+	switch {
+	case err == nil:
+		return ref, ctrl.Result{}, nil
+	case errors.As(err, &notFound):
+		setProgressing(ls, facev1.ReasonReferenceImageNotFound, fmt.Sprintf(
+			"waiting for the reference image: %s in namespace %s does not exist", notFound.what, ls.Namespace))
+		return nil, ctrl.Result{RequeueAfter: referenceWait}, nil
+	case errors.As(err, &invalid):
+		r.stall(ls, facev1.ReasonInvalidReferenceImage, invalid.why+"; fix the image and the operator retries")
+		return nil, ctrl.Result{}, nil
+	default:
+		return nil, ctrl.Result{}, err
+	}
 }

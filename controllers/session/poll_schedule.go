@@ -1,9 +1,9 @@
-package controllers
+package session
 
 import "time"
 
 // Result polling follows the session's own clock. Polls come fast right after creation (an
-// end user often starts at once) and slow down geometrically to a cap of a tenth of the token's
+// end user often starts at once) and slow down geometrically to a cap of an eighth of the token's
 // lifetime, bounded to [pollCapMin, pollCapMax]; one last poll lands just after the token
 // expires, to tell a finished attempt from an expired session. For the default 600 s token
 // that is 14 polls in all (TestPollScheduleBudget), against a budget of 15.

@@ -1,4 +1,4 @@
-package controllers
+package accounts
 
 import (
 	"context"
@@ -13,8 +13,8 @@ type FaceClientResolver interface {
 	ClientFor(ctx context.Context, ls *facev1.LivenessSession) (face.Client, error)
 }
 
-// StaticFaceClient serves every session with one client: the manager's default account
-// (FACE_ENDPOINT and FACE_APIKEY).
+// StaticFaceClient serves every session with one client, for reconcilers driven directly in
+// tests; the manager resolves accounts with AccountResolver.
 type StaticFaceClient struct {
 	// Client is the Face client for every session.
 	Client face.Client

@@ -1,4 +1,4 @@
-package controllers
+package session
 
 import (
 	"testing"
@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
 )
 
 func TestOutcomeOf(t *testing.T) {
@@ -94,31 +95,10 @@ func TestConditionSettersFollowKstatus(t *testing.T) {
 func TestRetryBackoffGrowsWithTheOutage(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ls := &facev1.LivenessSession{}
-	require.Equal(t, retryMin, retryBackoff(ls, facev1.ReasonFaceUnavailable, now), "a new failure retries after the minimum")
+	require.Equal(t, accounts.RetryMin, retryBackoff(ls, facev1.ReasonFaceUnavailable, now), "a new failure retries after the minimum")
 	ls.Status.Conditions = []metav1.Condition{{Type: facev1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: facev1.ReasonFaceUnavailable, LastTransitionTime: metav1.Time{Time: now.Add(-10 * time.Second)}}}
 	require.Equal(t, 10*time.Second, retryBackoff(ls, facev1.ReasonFaceUnavailable, now))
 	ls.Status.Conditions[0].LastTransitionTime = metav1.Time{Time: now.Add(-time.Hour)}
 	require.Equal(t, retryMax, retryBackoff(ls, facev1.ReasonFaceUnavailable, now))
-}
-
-func TestMayCallFace(t *testing.T) {
-	final := facev1.LivenessSessionStatus{SessionID: "s", Outcome: facev1.OutcomeLive}
-	for _, tc := range []struct {
-		name   string
-		spec   facev1.LivenessSessionSpec
-		status facev1.LivenessSessionStatus
-		want   bool
-	}{
-		{"not created yet", facev1.LivenessSessionSpec{}, facev1.LivenessSessionStatus{}, true},
-		{"waiting for the attempt", facev1.LivenessSessionSpec{}, facev1.LivenessSessionStatus{SessionID: "s", Outcome: facev1.OutcomePending}, true},
-		{"final", facev1.LivenessSessionSpec{}, final, false},
-		{"final, image still to export", facev1.LivenessSessionSpec{SessionImageSecretName: "img"}, final, true},
-		{"final, image exported", facev1.LivenessSessionSpec{SessionImageSecretName: "img"},
-			facev1.LivenessSessionStatus{SessionID: "s", Outcome: facev1.OutcomeLive, SessionImageSecretName: "img"}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, mayCallFace(&facev1.LivenessSession{Spec: tc.spec, Status: tc.status}))
-		})
-	}
 }

@@ -1,0 +1,217 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/accounts"
+)
+
+// Account reconciliation timing.
+const (
+	// accountRecheck is how often an account is looked at again without any event: it refreshes
+	// the session count and re-checks credentials that failed.
+	accountRecheck = 5 * time.Minute
+	// keySecretIndex indexes accounts by their key Secret ("namespace/name").
+	keySecretIndex = "liveness.keySecret"
+)
+
+// faceAccountObject is what FaceAccount and ClusterFaceAccount have in common.
+type faceAccountObject interface {
+	client.Object
+	AccountSpec() *facev1.FaceAccountSpec
+	AccountStatus() *facev1.FaceAccountStatus
+}
+
+// Reconciler reconciles FaceAccounts or ClusterFaceAccounts (one instance per kind):
+// it configures the account's client and quota in the registry, checks the credentials against
+// Face, and keeps the account while sessions still use it.
+type Reconciler struct {
+	// Client reads from the cache and writes to the API server.
+	Client client.Client
+	// APIReader reads key Secrets live (user Secrets are not cached).
+	APIReader client.Reader
+	// Registry receives each account's client and limiter.
+	Registry *accounts.Registry
+	// Kind is FaceAccount or ClusterFaceAccount.
+	Kind facev1.AccountKind
+	// OperatorNamespace holds ClusterFaceAccounts' key Secrets.
+	OperatorNamespace string
+	// Credentials builds Entra ID credentials (default AzureCredentials).
+	Credentials CredentialFactory
+	// Events records transitions.
+	Events events.EventRecorder
+	// Identities is the metadata-only cache of Secrets shared with the session reconciler; key
+	// Secret changes (rotation) wake the account through it.
+	Identities cache.Cache
+	// Clock tells whether the account's quota pause is still on; nil means the real clock.
+	Clock clock.PassiveClock
+
+	checked checkedAccounts
+}
+
+// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=faceaccounts;clusterfaceaccounts,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=faceaccounts/status;clusterfaceaccounts/status,verbs=get;patch
+// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=faceaccounts/finalizers;clusterfaceaccounts/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+func (r *Reconciler) newObject() faceAccountObject {
+	if r.Kind == facev1.AccountKindClusterFaceAccount {
+		return &facev1.ClusterFaceAccount{}
+	}
+	return &facev1.FaceAccount{}
+}
+
+func (r *Reconciler) keyOf(a faceAccountObject) accounts.Key {
+	return accounts.Key{Kind: r.Kind, Namespace: a.GetNamespace(), Name: a.GetName()}
+}
+
+// keySecretNamespace is where an account's API key Secret lives.
+func (r *Reconciler) keySecretNamespace(a faceAccountObject) string {
+	if r.Kind == facev1.AccountKindClusterFaceAccount {
+		return r.OperatorNamespace
+	}
+	return a.GetNamespace()
+}
+
+// now is the reconciler's clock's time.
+func (r *Reconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
+}
+
+// Reconcile configures one account. It owns the account's Ready condition: True after a
+// successful credential check, False with the reason (KeySecretNotFound,
+// CredentialsUnavailable, CredentialsRejected, FaceUnavailable) otherwise. Deleting an account
+// waits until no LivenessSession uses it.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	a := r.newObject()
+	if err := r.Client.Get(ctx, req.NamespacedName, a); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	key := r.keyOf(a)
+	inUse, err := r.sessionsUsing(ctx, key)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !a.GetDeletionTimestamp().IsZero() {
+		return r.reconcileAccountDelete(ctx, a, key, inUse)
+	}
+	if !controllerutil.ContainsFinalizer(a, facev1.AccountFinalizer) {
+		base := a.DeepCopyObject().(faceAccountObject)
+		controllerutil.AddFinalizer(a, facev1.AccountFinalizer)
+		if err := r.Client.Patch(ctx, a, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, fmt.Errorf("add account finalizer: %w", err)
+		}
+	}
+
+	original := a.AccountStatus().DeepCopy()
+	status := a.AccountStatus()
+	status.Sessions = int32(inUse)
+	result := r.configure(ctx, a, key, status)
+	if _, limiter, ok := r.Registry.Get(key); ok {
+		if until := limiter.PausedUntil(); until.After(r.now()) {
+			status.PausedUntil = &metav1.Time{Time: until}
+		} else {
+			status.PausedUntil = nil
+		}
+	}
+	if !equality.Semantic.DeepEqual(original, status) {
+		base := a.DeepCopyObject().(faceAccountObject)
+		*base.AccountStatus() = *original
+		if err := r.Client.Status().Patch(ctx, a, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return result, nil
+}
+
+// configure builds the account's credential and limits into the registry and checks the
+// credentials (probe) when they changed, failed before, or Ready does not reflect this
+// generation yet.
+func (r *Reconciler) configure(ctx context.Context, a faceAccountObject, key accounts.Key, status *facev1.FaceAccountStatus) ctrl.Result {
+	spec := a.AccountSpec()
+	setAccountReady := func(cs metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: facev1.ConditionReady, Status: cs,
+			Reason: reason, Message: msg, ObservedGeneration: a.GetGeneration()})
+		status.ObservedGeneration = a.GetGeneration()
+	}
+	cred, reason, err := r.credential(ctx, a)
+	if err != nil {
+		// Without credentials the account cannot serve: its sessions wait (and their deletes
+		// fall back to the expiry rule) until the credentials are back.
+		r.Registry.Remove(key)
+		r.checked.forget(key)
+		setAccountReady(metav1.ConditionFalse, reason, err.Error())
+		return ctrl.Result{RequeueAfter: accountRecheck}
+	}
+	changed, err := r.Registry.Set(key, accounts.Config{Endpoint: spec.Endpoint, Credential: cred, Limits: accounts.LimitsFor(spec.Quota)})
+	switch {
+	case errors.Is(err, accounts.ErrInvalidQuota):
+		// Only a spec change can fix it, and that wakes the account.
+		setAccountReady(metav1.ConditionFalse, facev1.ReasonFaceRejected, err.Error())
+		return ctrl.Result{}
+	case err != nil:
+		setAccountReady(metav1.ConditionFalse, facev1.ReasonCredentialsUnavailable, err.Error())
+		return ctrl.Result{RequeueAfter: accountRecheck}
+	}
+	ready := meta.FindStatusCondition(status.Conditions, facev1.ConditionReady)
+	if !changed && r.checked.isOK(key) && ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == a.GetGeneration() {
+		return ctrl.Result{RequeueAfter: accountRecheck}
+	}
+
+	return r.probe(ctx, key, spec.Endpoint, setAccountReady)
+}
+
+// reconcileAccountDelete keeps the account (its finalizer) while any LivenessSession uses it, so
+// those sessions can still delete their cloud sessions; then it forgets the account.
+func (r *Reconciler) reconcileAccountDelete(ctx context.Context, a faceAccountObject, key accounts.Key, inUse int) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(a, facev1.AccountFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	if inUse > 0 {
+		status := a.AccountStatus()
+		if status.Sessions != int32(inUse) {
+			base := a.DeepCopyObject().(faceAccountObject)
+			status.Sessions = int32(inUse)
+			if err := r.Client.Status().Patch(ctx, a, client.MergeFrom(base)); err != nil {
+				return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("record the sessions still using the account: %w", err))
+			}
+		}
+		// Session deletions wake the account; the recheck is a fallback.
+		return ctrl.Result{RequeueAfter: accounts.AccountWait}, nil
+	}
+	base := a.DeepCopyObject().(faceAccountObject)
+	controllerutil.RemoveFinalizer(a, facev1.AccountFinalizer)
+	if err := r.Client.Patch(ctx, a, client.MergeFrom(base)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	r.Registry.Remove(key)
+	r.checked.forget(key)
+	return ctrl.Result{}, nil
+}
+
+// sessionsUsing counts the LivenessSessions that use the account (by recorded or requested
+// reference).
+func (r *Reconciler) sessionsUsing(ctx context.Context, key accounts.Key) (int, error) {
+	var list facev1.LivenessSessionList
+	if err := r.Client.List(ctx, &list, client.MatchingFields{accounts.SessionIndex: key.String()}); err != nil {
+		return 0, fmt.Errorf("list sessions of account %s: %w", key, err)
+	}
+	return len(list.Items), nil
+}

@@ -1,0 +1,44 @@
+package accounts
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
+)
+
+// Retry timing shared by the session and account controllers.
+const (
+	// RetryMin is the shortest wait before retrying a failed Face call.
+	RetryMin = time.Second
+	// CredentialsRetry is how often rejected credentials are tried again: a fixed key is
+	// picked up without a human having to touch every session.
+	CredentialsRetry = 2 * time.Minute
+)
+
+// DescribeFaceError is a short, stable description of a Face failure for a condition message:
+// the HTTP status and Face's code and message, never a request id (it would change the message
+// on every retry and cause a status write each time) and never a credential.
+func DescribeFaceError(err error) string {
+	var re *face.ResponseError
+	if errors.As(err, &re) {
+		s := fmt.Sprintf("HTTP %d %s", re.StatusCode, http.StatusText(re.StatusCode))
+		if re.Code != "" {
+			s += ": " + re.Code
+		}
+		if re.Message != "" {
+			s += ": " + re.Message
+		}
+		return s
+	}
+	if errors.Is(err, face.ErrOutcomeUnknown) {
+		return "no answer after the request was sent"
+	}
+	if errors.Is(err, quota.ErrWaitAborted) {
+		return "not sent: the account's request quota had no room in time"
+	}
+	return "no answer from Face"
+}

@@ -1,0 +1,58 @@
+package accounts
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liveness-operator/liveness-operator/internal/quota"
+)
+
+// Quota metrics, one series per account (the account label is Key.String(), bounded by the
+// number of accounts) and, where it applies, per priority (high: creates, deletes, images;
+// low: result polls).
+var (
+	quotaGrantedDesc = prometheus.NewDesc("liveness_operator_quota_granted_total",
+		"Face requests the account's quota limiter let go.", []string{"account", "priority"}, nil)
+	quotaWaitedDesc = prometheus.NewDesc("liveness_operator_quota_waits_total",
+		"Face requests that found no quota token at once and queued.", []string{"account", "priority"}, nil)
+	quotaWaitSecondsDesc = prometheus.NewDesc("liveness_operator_quota_wait_seconds_total",
+		"Time granted requests spent queued for a quota token.", []string{"account", "priority"}, nil)
+	quotaAbortedDesc = prometheus.NewDesc("liveness_operator_quota_aborted_total",
+		"Face requests that gave up waiting for a quota token (never sent).", []string{"account", "priority"}, nil)
+	quotaWaitingDesc = prometheus.NewDesc("liveness_operator_quota_waiting",
+		"Face requests queued for a quota token right now.", []string{"account", "priority"}, nil)
+	quotaPausesDesc = prometheus.NewDesc("liveness_operator_quota_pauses_total",
+		"Throttling answers (429, or 503 with Retry-After) that paused the whole account.", []string{"account"}, nil)
+	quotaPausedSecondsDesc = prometheus.NewDesc("liveness_operator_quota_paused_seconds_total",
+		"Time the account was paused by throttling.", []string{"account"}, nil)
+)
+
+// Describe sends the quota metrics' descriptions: the Registry is a Prometheus collector of its
+// limiters' counters (quota.Stats).
+func (r *Registry) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{quotaGrantedDesc, quotaWaitedDesc, quotaWaitSecondsDesc,
+		quotaAbortedDesc, quotaWaitingDesc, quotaPausesDesc, quotaPausedSecondsDesc} {
+		ch <- d
+	}
+}
+
+// Collect sends every account's quota counters.
+func (r *Registry) Collect(ch chan<- prometheus.Metric) {
+	r.mu.RLock()
+	stats := make(map[Key]quota.Stats, len(r.accounts))
+	for key, a := range r.accounts {
+		stats[key] = a.limiter.Stats()
+	}
+	r.mu.RUnlock()
+	for key, s := range stats {
+		account := key.String()
+		for prio, ps := range map[string]quota.PriorityStats{"high": s.High, "low": s.Low} {
+			ch <- prometheus.MustNewConstMetric(quotaGrantedDesc, prometheus.CounterValue, float64(ps.Granted), account, prio)
+			ch <- prometheus.MustNewConstMetric(quotaWaitedDesc, prometheus.CounterValue, float64(ps.Waited), account, prio)
+			ch <- prometheus.MustNewConstMetric(quotaWaitSecondsDesc, prometheus.CounterValue, ps.WaitTime.Seconds(), account, prio)
+			ch <- prometheus.MustNewConstMetric(quotaAbortedDesc, prometheus.CounterValue, float64(ps.Aborted), account, prio)
+			ch <- prometheus.MustNewConstMetric(quotaWaitingDesc, prometheus.GaugeValue, float64(ps.Waiting), account, prio)
+		}
+		ch <- prometheus.MustNewConstMetric(quotaPausesDesc, prometheus.CounterValue, float64(s.Pauses), account)
+		ch <- prometheus.MustNewConstMetric(quotaPausedSecondsDesc, prometheus.CounterValue, s.PausedTime.Seconds(), account)
+	}
+}
