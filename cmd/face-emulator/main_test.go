@@ -8,32 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
+	"github.com/liveness-operator/liveness-operator/test/harness"
 )
-
-// syncBuffer is an io.Writer safe to read while the server writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
@@ -41,10 +23,10 @@ func env(vars map[string]string) func(string) string {
 
 // startServe runs the serve subcommand and returns its URL and a stop function that
 // returns the exit code.
-func startServe(t *testing.T, args []string, vars map[string]string) (string, *syncBuffer, func() int) {
+func startServe(t *testing.T, args []string, vars map[string]string) (string, *harness.SyncBuffer, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &harness.SyncBuffer{}, &harness.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, stdout, stderr, env(vars)) }()
 	var first string

@@ -16,7 +16,7 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
 )
 
-// The published examples (shared/face-api/examples, top level) are replayed against
+// The published examples (test/testdata/face-api-examples, top level) are replayed against
 // the emulator: each example's request is sent and the response must have the same
 // shape as the example's: the same JSON keys at every level and the same JSON types.
 // Values such as ids, tokens and enum spellings naturally differ.
@@ -33,7 +33,7 @@ func examplesDir() string {
 	if d := os.Getenv("FACE_API_EXAMPLES_DIR"); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "..", "shared", "face-api", "examples")
+	return filepath.Join("..", "..", "test", "testdata", "face-api-examples")
 }
 
 func TestPublishedExamples(t *testing.T) {

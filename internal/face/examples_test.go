@@ -19,9 +19,9 @@ import (
 )
 
 const (
-	examplesDir       = "testdata/examples"
-	sharedExamplesDir = "../../../shared/face-api/examples" // the shared reference, outside the repo
-	legacyDirName     = "legacy-pre-ga"
+	// examplesDir is the repository's one copy of the published examples (see its README).
+	examplesDir   = "../../test/testdata/face-api-examples"
+	legacyDirName = "legacy-pre-ga"
 )
 
 // example is the x-ms-examples file format.
@@ -82,32 +82,6 @@ func gaExampleFiles(t testing.TB, dir string) []string {
 	return files
 }
 
-// TestExampleCopiesMatchShared guards the testdata copies against drifting from the shared
-// reference; it is skipped where the shared directory is not present (e.g. CI).
-func TestExampleCopiesMatchShared(t *testing.T) {
-	if _, err := os.Stat(sharedExamplesDir); err != nil {
-		t.Skip("shared examples not available")
-	}
-	count := 0
-	require.NoError(t, filepath.WalkDir(sharedExamplesDir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(sharedExamplesDir, p)
-		want, err := os.ReadFile(p)
-		require.NoError(t, err)
-		got, err := os.ReadFile(filepath.Join(examplesDir, rel))
-		require.NoError(t, err, "missing copy of %s", rel)
-		require.Equal(t, string(want), string(got), rel)
-		count++
-		return nil
-	}))
-	require.Equal(t, 12, count)
-}
-
-// TestReplayExamples serves every GA example's response from an httptest server, calls the
-// matching client method with the example's parameters, and checks both the request the client
-// sent and the values it parsed.
 func TestReplayExamples(t *testing.T) {
 	files := gaExampleFiles(t, examplesDir)
 	require.Len(t, files, 9, "8 top-level examples + 1 variant")

@@ -79,9 +79,9 @@ func buildInto(dir, name, pkg string) error {
 }
 
 // startProcess runs a binary until the test ends and returns its combined output buffer.
-func startProcess(t *testing.T, env []string, name string, args ...string) *syncBuffer {
+func startProcess(t *testing.T, env []string, name string, args ...string) *harness.SyncBuffer {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &harness.SyncBuffer{}
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -171,7 +171,7 @@ func writeKubeconfig(t *testing.T, dir, name string, u *envtest.AuthenticatedUse
 }
 
 // waitForURL reads the emulator's first line: "face-emulator listening on http://...".
-func waitForURL(t *testing.T, out *syncBuffer) string {
+func waitForURL(t *testing.T, out *harness.SyncBuffer) string {
 	t.Helper()
 	var url string
 	harness.Eventually(t, 20*time.Second, func() string {

@@ -10,5 +10,11 @@
 //	KUBEBUILDER_ASSETS=... go test -run '^$' -bench . -benchtime 1x -timeout 60m ./test/perf/
 //
 // LIVENESS_PERF_SCALE=smoke shrinks every measurement to run in about a minute each; the
-// default (full) matches docs/TARGETS.md. See config_test.go for the per-measurement knobs.
+// default (full) matches docs/TARGETS.md. See support_config_test.go for the per-measurement
+// knobs.
+//
+// Files: scenario_*_test.go are the measurements (burst next to the bare app server, sustained,
+// crash safety and its checks, memory, quota); support_*_test.go is what they share (the
+// cluster and manager processes, the Face baseline, the session tracker, statistics, the audit
+// log, the report).
 package perf

@@ -27,6 +27,20 @@ type closedLoop struct {
 	LastReady             time.Time
 }
 
+// waitSecret waits for the named token Secret, which a client asked for at start, and records
+// its latency; mu guards res across the loop's clients.
+func (res *closedLoop) waitSecret(tr *tracker, mu *sync.Mutex, ns, name string, start time.Time) error {
+	seen, err := tr.wait(markSecret, ns, name, time.Minute)
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res.Secret = append(res.Secret, seen.Sub(start))
+	res.WallSecret = max(res.WallSecret, seen.Sub(res.Start))
+	return nil
+}
+
 // rate is sessions per second over a wall time.
 func rate(n int, wall time.Duration) float64 { return float64(n) / wall.Seconds() }
 
@@ -61,15 +75,7 @@ func runBaseline(ctx context.Context, c *cluster, fe *faceEmulator, tr *tracker,
 		if err := retryCreate(ctx, func(ctx context.Context) error { return c.Admin.Create(ctx, secret) }); err != nil {
 			return fmt.Errorf("baseline Secret create: %w", err)
 		}
-		seen, err := tr.wait(markSecret, baselineNamespace, s.Name, time.Minute)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		res.Secret = append(res.Secret, seen.Sub(start))
-		res.WallSecret = max(res.WallSecret, seen.Sub(res.Start))
-		mu.Unlock()
-		return nil
+		return res.waitSecret(tr, &mu, baselineNamespace, s.Name, start)
 	})
 	return res, err
 }

@@ -134,15 +134,7 @@ func runBurst(ctx context.Context, c *cluster, tr *tracker, sessions []session, 
 		if err := retryCreate(ctx, func(ctx context.Context) error { return c.Admin.Create(ctx, s.object()) }); err != nil {
 			return fmt.Errorf("create %s: %w", s.Name, err)
 		}
-		seen, err := tr.wait(markSecret, perfNamespace, s.Name, time.Minute)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		res.Secret = append(res.Secret, seen.Sub(start))
-		res.WallSecret = max(res.WallSecret, seen.Sub(res.Start))
-		mu.Unlock()
-		return nil
+		return res.waitSecret(tr, &mu, perfNamespace, s.Name, start)
 	})
 	if err != nil {
 		return res, err

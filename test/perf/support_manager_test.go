@@ -62,7 +62,7 @@ func newManager(tb testing.TB, c *cluster, endpoint, apiKey string, s scale) *ma
 		metricsAddr: freeAddr(tb), probeAddr: freeAddr(tb), logPath: filepath.Join(c.Dir, "manager.log"),
 	}
 	// These scenarios measure the operator against an emulator with no quota, so the default
-	// account's limiter (S0, 10/s, by default) must not be what is measured; test/quota measures
+	// account's limiter (S0, 10/s, by default) must not be what is measured; the quota scenario (scenario_quota_test.go) measures
 	// quota behaviour. Later flags (LIVENESS_PERF_MANAGER_ARGS) override these.
 	m.extraArgs = append([]string{"--face-requests-per-second=100000", "--face-burst=100000"}, s.ManagerArgs...)
 	tb.Cleanup(func() {

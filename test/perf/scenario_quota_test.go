@@ -1,7 +1,8 @@
-// Package quota_test measures the operator against a Face emulator that enforces a request
+package perf
+
+// The quota scenario measures the operator against a Face emulator that enforces a request
 // quota: every session must reach Ready, no request may land inside a Retry-After window, and
 // most of the quota must go to useful calls. Run with make bench; it writes reports/quota-latest.md.
-package quota_test
 
 import (
 	"context"
@@ -23,8 +24,8 @@ import (
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
-// scenario is one quota setting and how many sessions to push through it.
-type scenario struct {
+// quotaScenario is one quota setting and how many sessions to push through it.
+type quotaScenario struct {
 	name     string
 	emulator emulator.Quota
 	account  facev1.FaceQuota
@@ -33,9 +34,9 @@ type scenario struct {
 	capacity func(d time.Duration) float64
 }
 
-// result is what one scenario measured.
-type result struct {
-	scenario         scenario
+// quotaResult is what one quotaScenario measured.
+type quotaResult struct {
+	quotaScenario    quotaScenario
 	allReady         time.Duration
 	requests, useful int64
 	throttled        int64
@@ -53,7 +54,7 @@ func BenchmarkQuota(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	scenarios := []scenario{
+	scenarios := []quotaScenario{
 		{
 			name: "S0: 10 requests/s", emulator: emulator.Quota{RequestsPerSecond: 10, Burst: 10},
 			account: facev1.FaceQuota{RequestsPerSecond: ptr.To[int32](10)}, sessions: 150,
@@ -69,30 +70,30 @@ func BenchmarkQuota(b *testing.B) {
 			capacity: func(d time.Duration) float64 { return 20 * d.Minutes() },
 		},
 	}
-	var results []result
+	var results []quotaResult
 	for i := 0; i < b.N; i++ {
 		for j, sc := range scenarios {
-			results = append(results, run(b, cp, c, fmt.Sprintf("quota-%d-%d", i, j), sc))
+			results = append(results, runQuotaScenario(b, cp, c, fmt.Sprintf("quota-%d-%d", i, j), sc))
 		}
 	}
 	for _, r := range results {
-		b.ReportMetric(r.usefulShare*100, "useful%_"+strings.Fields(r.scenario.name)[0])
-		b.ReportMetric(float64(r.insideRetryAfter), "insideRetryAfter_"+strings.Fields(r.scenario.name)[0])
+		b.ReportMetric(r.usefulShare*100, "useful%_"+strings.Fields(r.quotaScenario.name)[0])
+		b.ReportMetric(float64(r.insideRetryAfter), "insideRetryAfter_"+strings.Fields(r.quotaScenario.name)[0])
 	}
-	writeReport(b, results)
+	writeQuotaReport(b, results)
 }
 
-// run pushes the scenario's sessions through one FaceAccount and measures.
-func run(b *testing.B, cp *harness.ControlPlane, c client.Client, ns string, sc scenario) result {
+// runQuotaScenario pushes the scenario's sessions through one FaceAccount and measures.
+func runQuotaScenario(b *testing.B, cp *harness.ControlPlane, c client.Client, ns string, sc quotaScenario) quotaResult {
 	ctx := context.Background()
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		b.Fatal(err)
 	}
 	emu := harness.StartEmulator(b, emulator.Config{Quota: sc.emulator})
 	harness.StartManager(b, cp.Config, ns, harness.ManagerOptions{})
-	must(b, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "key"},
+	mustQuota(b, c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "key"},
 		StringData: map[string]string{"apikey": harness.TestAPIKey}}))
-	must(b, c.Create(ctx, &facev1.FaceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "face"},
+	mustQuota(b, c.Create(ctx, &facev1.FaceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "face"},
 		Spec: facev1.FaceAccountSpec{Endpoint: emu.URL, Quota: &sc.account,
 			Credentials: facev1.FaceCredentials{APIKey: &facev1.SecretKeySelector{Name: "key", Key: "apikey"}}}}))
 
@@ -100,12 +101,12 @@ func run(b *testing.B, cp *harness.ControlPlane, c client.Client, ns string, sc 
 	for i := 0; i < sc.sessions; i++ {
 		ls := &facev1.LivenessSession{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("s%d", i)},
 			Spec: facev1.LivenessSessionSpec{DeviceCorrelationID: fmt.Sprintf("%s-%d", ns, i), AccountRef: &facev1.AccountReference{Name: "face"}}}
-		must(b, c.Create(ctx, ls))
+		mustQuota(b, c.Create(ctx, ls))
 	}
 	deadline := start.Add(10 * time.Minute)
 	for {
 		var list facev1.LivenessSessionList
-		must(b, c.List(ctx, &list, client.InNamespace(ns)))
+		mustQuota(b, c.List(ctx, &list, client.InNamespace(ns)))
 		ready := 0
 		for _, ls := range list.Items {
 			if meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady) {
@@ -127,29 +128,29 @@ func run(b *testing.B, cp *harness.ControlPlane, c client.Client, ns string, sc 
 	if creates != int64(sc.sessions) {
 		b.Fatalf("%s: %d creates for %d sessions", sc.name, creates, sc.sessions)
 	}
-	return result{
-		scenario: sc, allReady: allReady, requests: st.TotalRequests, useful: useful,
+	return quotaResult{
+		quotaScenario: sc, allReady: allReady, requests: st.TotalRequests, useful: useful,
 		throttled: st.Throttled, insideRetryAfter: st.RequestsInsideRetryAfter,
 		usefulShare: float64(useful) / sc.capacity(allReady),
 	}
 }
 
-func must(b *testing.B, err error) {
+func mustQuota(b *testing.B, err error) {
 	b.Helper()
 	if err != nil {
 		b.Fatal(err)
 	}
 }
 
-// writeReport writes reports/quota-latest.md and prints it.
-func writeReport(b *testing.B, results []result) {
+// writeQuotaReport writes reports/quota-latest.md and prints it.
+func writeQuotaReport(b *testing.B, results []quotaResult) {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "# Quota report\n\nGenerated by `make bench` (`go test -run '^$' -bench BenchmarkQuota -benchtime 1x ./test/quota/`) on %s.\n\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(&sb, "# Quota report\n\nGenerated by `make bench` (`go test -run '^$' -bench BenchmarkQuota -benchtime 1x ./test/perf/`) on %s.\n\n", time.Now().UTC().Format(time.RFC3339))
 	sb.WriteString("Each run: a FaceAccount whose quota matches the emulator's, N LivenessSessions created at once, measured until all are Ready. ")
 	sb.WriteString("Useful share = answered requests (not 429) / the requests Face admits in that time: for S0 its burst of 10 plus 10 per second; for F0 its sustained 20 per minute.\n\n")
 	sb.WriteString("| quota | sessions | all Ready after | Face requests | 429s | inside Retry-After | useful share of quota |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
-		fmt.Fprintf(&sb, "| %s | %d | %.1f s | %d | %d | %d | %.0f %% |\n", r.scenario.name, r.scenario.sessions,
+		fmt.Fprintf(&sb, "| %s | %d | %.1f s | %d | %d | %d | %.0f %% |\n", r.quotaScenario.name, r.quotaScenario.sessions,
 			r.allReady.Seconds(), r.requests, r.throttled, r.insideRetryAfter, r.usefulShare*100)
 	}
 	fmt.Println(sb.String())
