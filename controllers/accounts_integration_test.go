@@ -276,23 +276,34 @@ func (f *fakeCredential) GetToken(_ context.Context, opts policy.TokenRequestOpt
 	return azcore.AccessToken{Token: "entra-token-for-tests", ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
-func TestEntraIDAccountSendsBearerTokenForTheCognitiveServicesScope(t *testing.T) {
+// A ClusterFaceAccount with Entra ID uses the operator's own identity (the CredentialFactory):
+// it sends that credential's bearer token, asked for the Cognitive Services scope.
+func TestEntraIDClusterAccountSendsBearerTokenForTheCognitiveServicesScope(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	emu := harness.StartEmulator(t, emulator.Config{BearerTokens: []string{"entra-token-for-tests"}})
 	cred := &fakeCredential{}
 	var gotSpec facev1.EntraIDCredentials
-	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Credentials: func(spec facev1.EntraIDCredentials) (azcore.TokenCredential, error) {
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{ClusterFaceAccounts: true, Credentials: func(spec facev1.EntraIDCredentials) (azcore.TokenCredential, error) {
+		cred.mu.Lock()
+		defer cred.mu.Unlock()
 		gotSpec = spec
 		return cred, nil
 	}})
 	ctx := context.Background()
-	require.NoError(t, k8sClient.Create(ctx, &facev1.FaceAccount{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "entra"},
-		Spec: facev1.FaceAccountSpec{Endpoint: emu.URL, Credentials: facev1.FaceCredentials{
-			EntraID: &facev1.EntraIDCredentials{ClientID: "00000000-0000-0000-0000-0000000000c1", TenantID: "00000000-0000-0000-0000-0000000000t1"}}},
-	}))
-	require.NoError(t, k8sClient.Create(ctx, sessionWithAccount(ns, "s", facev1.AccountReference{Name: "entra"})))
+	cfa := &facev1.ClusterFaceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: "entra-" + ns},
+		Spec: facev1.ClusterFaceAccountSpec{
+			FaceAccountSpec: facev1.FaceAccountSpec{Endpoint: emu.URL, Credentials: facev1.FaceCredentials{
+				EntraID: &facev1.EntraIDCredentials{ClientID: "00000000-0000-0000-0000-0000000000c1", TenantID: "00000000-0000-0000-0000-0000000000t1"}}},
+			NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}},
+		},
+	}
+	require.NoError(t, k8sClient.Create(ctx, cfa))
+	// Deleted while the manager still runs (cleanups run last-registered first), so it can
+	// release the account's finalizer.
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), cfa) })
+	require.NoError(t, k8sClient.Create(ctx, sessionWithAccount(ns, "s", facev1.AccountReference{Kind: facev1.AccountKindClusterFaceAccount, Name: cfa.Name})))
 	waitCondition(t, ns, "s", facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady)
 
 	require.Equal(t, "bearer#0", emu.SessionsFor(ns + "-s")[0].APIKey, "authenticated with the Entra ID bearer token")

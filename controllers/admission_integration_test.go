@@ -35,6 +35,12 @@ func TestInvalidSpecsAreRejectedAtAdmission(t *testing.T) {
 			"spec.livenessModelVersion"},
 		{"secret name not a DNS name", func(ls *facev1.LivenessSession) { ls.Spec.TokenSecretName = "Token_Secret" },
 			"spec.tokenSecretName"},
+		{"session image Secret named like the default token Secret", func(ls *facev1.LivenessSession) {
+			ls.Spec.EnableSessionImage, ls.Spec.SessionImageSecretName = true, ls.Name
+		}, "spec.sessionImageSecretName must differ from the token Secret's name"},
+		{"session image Secret named like the token Secret", func(ls *facev1.LivenessSession) {
+			ls.Spec.EnableSessionImage, ls.Spec.TokenSecretName, ls.Spec.SessionImageSecretName = true, "tok", "tok"
+		}, "spec.sessionImageSecretName must differ from the token Secret's name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

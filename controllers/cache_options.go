@@ -2,21 +2,28 @@ package controllers
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 )
 
-// CacheOptions keep the manager's memory independent of what else is in the cluster: only the
-// operator's own labelled Secrets are cached (a foreign Secret is read live, and only when its
-// name is about to be used), and managedFields are dropped from every cached object.
-func CacheOptions() cache.Options {
-	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{facev1.LabelManagedBy: facev1.ManagedByValue})},
-		},
+// CacheOptions keep the manager's memory independent of what else is in the cluster: no Secret
+// is cached at all (the identity cache knows their names, and the operator's own Secrets'
+// metadata; data is read live, only when needed), managedFields are dropped from every cached
+// object, and with watchNamespaces (empty: all) only those namespaces are watched.
+func CacheOptions(watchNamespaces []string) cache.Options {
+	opts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	if len(watchNamespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range watchNamespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
 	}
+	return opts
+}
+
+// ClientOptions make the manager's client read Secrets live instead of starting an informer
+// that would cache every Secret, data included, of the watched namespaces: anyone can label a
+// Secret as the operator's, so no such cache may exist.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
 }

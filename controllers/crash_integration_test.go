@@ -113,10 +113,11 @@ func reconcilerFor(t *testing.T, emu *harness.Emulator, p *process) *session.Rec
 		fc = dyingFace{Client: fc, p: p}
 	}
 	return &session.Reconciler{
-		Client:    c,
-		APIReader: direct,
-		Face:      accounts.StaticFaceClient{Client: fc},
-		Events:    events.NewFakeRecorder(100),
+		Client:      c,
+		APIReader:   direct,
+		Face:        accounts.StaticFaceClient{Client: fc},
+		Events:      events.NewFakeRecorder(100),
+		TokenSigner: harness.TestTokenSigner(t),
 	}
 }
 

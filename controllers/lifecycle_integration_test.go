@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,4 +268,18 @@ func conditionMessage(ls *facev1.LivenessSession, condType string) string {
 		}
 	}
 	return ""
+}
+
+// A resource name over 63 characters whose cut lands on '-' must still give a valid label value:
+// the token Secret is accepted, and the session is created exactly once.
+func TestLongNameWithDashAtTheLabelCut(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Endpoint: emu.URL, APIKey: harness.TestAPIKey})
+	name := strings.Repeat("a", 62) + "-" + "-tail-xyz"
+	require.Greater(t, len(name), 63)
+	require.NoError(t, k8sClient.Create(context.Background(), newSession(ns, name)))
+	waitCondition(t, ns, name, facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady)
+	require.Len(t, emu.SessionsFor(ns+"-"+name), 1, "one billed create")
 }

@@ -8,6 +8,7 @@ package controllers
 import (
 	"fmt"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,8 +17,14 @@ import (
 	"github.com/liveness-operator/liveness-operator/controllers/account"
 	"github.com/liveness-operator/liveness-operator/controllers/session"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
+	"github.com/liveness-operator/liveness-operator/internal/endpoints"
 	"github.com/liveness-operator/liveness-operator/internal/identity"
+	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
+
+// The manager checks every metrics scrape with the API server (--metrics-secure).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 // SetupOptions configure Setup.
 type SetupOptions struct {
@@ -38,6 +45,14 @@ type SetupOptions struct {
 	OperatorNamespace string
 	// Credentials builds Entra ID credentials (default account.AzureCredentials).
 	Credentials account.CredentialFactory
+	// EntraExchange configures how FaceAccounts' ServiceAccount tokens are exchanged for Entra
+	// ID tokens (account.Reconciler.EntraExchange); zero: Azure's public cloud.
+	EntraExchange azidentity.ClientAssertionCredentialOptions
+	// TokenSigner signs and verifies token Secrets (tokenmac.LoadOrCreate). Required.
+	TokenSigner *tokenmac.Signer
+	// AllowedEndpoints are the Face hosts namespaced FaceAccounts may use (default:
+	// endpoints.Default(), Azure's Cognitive Services hosts).
+	AllowedEndpoints *endpoints.AllowList
 	// SkipClusterFaceAccounts leaves ClusterFaceAccounts unreconciled. Only tests that run
 	// several managers against one API server set it: a cluster-scoped account would otherwise
 	// be reconciled by every one of them.
@@ -67,6 +82,7 @@ func Setup(mgr ctrl.Manager, o SetupOptions) (*session.Reconciler, error) {
 		Metrics:                 o.Metrics,
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		Identities:              identities,
+		TokenSigner:             o.TokenSigner,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("LivenessSession controller: %w", err)
@@ -83,9 +99,11 @@ func Setup(mgr ctrl.Manager, o SetupOptions) (*session.Reconciler, error) {
 			Kind:              kind,
 			OperatorNamespace: o.OperatorNamespace,
 			Credentials:       o.Credentials,
+			EntraExchange:     o.EntraExchange,
 			Events:            o.Events,
 			Identities:        identities,
 			Clock:             o.Clock,
+			AllowedEndpoints:  o.AllowedEndpoints,
 		}).SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("%s controller: %w", kind, err)
 		}

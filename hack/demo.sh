@@ -48,6 +48,9 @@ wait_for_line "$WORK/emulator.log" "listening on" 20
 FACE_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$WORK/emulator.log" | head -1)
 echo "Face emulator at $FACE_ENDPOINT"
 
+step "creating the operator's namespace (it keeps the token signing key there)"
+kubectl create namespace liveness-operator-system
+
 step "starting the operator (bin/manager)"
 FACE_ENDPOINT=$FACE_ENDPOINT FACE_APIKEY=$FACE_KEY "$BIN/manager" \
   --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 >"$WORK/manager.log" 2>&1 &

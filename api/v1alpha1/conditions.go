@@ -1,7 +1,7 @@
 package v1alpha1
 
-// Condition types. Ready, Reconciling and Stalled follow kstatus, so kubectl wait, Flux and
-// Argo CD read a LivenessSession's health without custom code.
+// Condition types. Ready, Reconciling and Stalled follow kstatus, so kubectl wait and Flux read
+// a LivenessSession's health directly; Argo CD reads it through config/argocd's health checks.
 const (
 	// ConditionReady is True when the cloud session exists and its token Secret is published.
 	ConditionReady = "Ready"
@@ -26,6 +26,9 @@ const (
 	ReasonFaceRejected = "FaceRejected"
 	// ReasonCredentialsRejected: Face answered 401/403; fix the endpoint or key.
 	ReasonCredentialsRejected = "CredentialsRejected"
+	// ReasonServiceAccountNotFound: a FaceAccount's spec.credentials.entraID.serviceAccountName
+	// names no ServiceAccount of its namespace, so there is no token to exchange for Entra ID.
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
 	// ReasonThrottled: Face answered 429; the operator waits for Retry-After.
 	ReasonThrottled = "Throttled"
 	// ReasonFaceUnavailable: Face failed transiently (5xx, timeout); the operator retries.
@@ -40,6 +43,15 @@ const (
 	// ReasonTokenSecretLost: the token Secret was deleted after publication; Face never hands
 	// the token out again, so the session must be recreated.
 	ReasonTokenSecretLost = "TokenSecretLost"
+	// ReasonEndpointNotAllowed: a namespaced FaceAccount's endpoint does not match the manager's
+	// --allowed-face-endpoints; no request is sent to it.
+	ReasonEndpointNotAllowed = "EndpointNotAllowed"
+	// ReasonTokenSecretRejected: the API server refused to create the token Secret (an invalid
+	// name or metadata); the cloud session was deleted and no other is created for this spec.
+	ReasonTokenSecretRejected = "TokenSecretRejected"
+	// ReasonTooManyUnconfirmedCreates: several creates for this resource went unconfirmed (each
+	// may have left a billed session behind); the operator stops creating until a human looks.
+	ReasonTooManyUnconfirmedCreates = "TooManyUnconfirmedCreates"
 	// ReasonSessionGone: Face no longer knows the session (it expired or was deleted outside
 	// the operator).
 	ReasonSessionGone = "SessionGone"
@@ -86,6 +98,12 @@ const (
 	LabelSessionName = "face.liveness-operator.io/session-name"
 	// AnnotationSessionID carries the Face session id on the token Secret.
 	AnnotationSessionID = "face.liveness-operator.io/session-id"
+	// AnnotationExpiresAt carries the token's expiry (RFC 3339) on the token Secret.
+	AnnotationExpiresAt = "face.liveness-operator.io/expires-at"
+	// AnnotationSignature carries the operator's signature over the session id, the owning
+	// resource's UID and the expiry (package tokenmac): the operator trusts a token Secret's
+	// session only when it verifies, since anyone who can create Secrets can forge ownership.
+	AnnotationSignature = "face.liveness-operator.io/signature"
 	// SecretKeySessionImage holds the exported session image's bytes.
 	SecretKeySessionImage = "image"
 	// SecretKeySessionImageID holds the exported session image's Face id.

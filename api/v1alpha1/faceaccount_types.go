@@ -50,32 +50,56 @@ type SecretKeySelector struct {
 	Key string `json:"key"`
 }
 
-// EntraIDMode selects how Entra ID tokens are obtained.
+// EntraIDMode selects how a ClusterFaceAccount obtains the operator's own Entra ID tokens.
 // +kubebuilder:validation:Enum=WorkloadIdentity;DefaultChain
 type EntraIDMode string
 
 const (
-	// EntraIDWorkloadIdentity uses Azure workload identity (a federated service account token).
+	// EntraIDWorkloadIdentity uses Azure workload identity: a federated ServiceAccount token. For
+	// a ClusterFaceAccount it is the operator's own (AZURE_FEDERATED_TOKEN_FILE); a FaceAccount
+	// always uses this mode, with a token of spec.credentials.entraID.serviceAccountName.
 	EntraIDWorkloadIdentity EntraIDMode = "WorkloadIdentity"
 	// EntraIDDefaultChain uses azidentity's default credential chain (environment, workload
-	// identity, managed identity, ...).
+	// identity, managed identity, ...) of the operator's process; ClusterFaceAccounts only.
 	EntraIDDefaultChain EntraIDMode = "DefaultChain"
 )
 
 // EntraIDCredentials configure Entra ID authentication.
+//
+// A FaceAccount authenticates as a ServiceAccount of its own namespace: the operator requests a
+// short-lived token for it (audience api://AzureADTokenExchange) and exchanges it for an Entra ID
+// token of clientID in tenantID, so the Entra application's federated credential must trust the
+// subject system:serviceaccount:<namespace>:<serviceAccountName>. A FaceAccount never uses the
+// operator's own identity: anyone who may create FaceAccounts in a namespace could otherwise
+// borrow it. A ClusterFaceAccount, which only cluster administrators create, uses the operator's
+// own identity (mode, clientID and tenantID, defaulting to the AZURE_* environment).
 type EntraIDCredentials struct {
-	// Mode is WorkloadIdentity (default) or DefaultChain.
+	// Mode is WorkloadIdentity (default) or DefaultChain, how a ClusterFaceAccount obtains the
+	// operator's own tokens. A FaceAccount must leave it at WorkloadIdentity: DefaultChain would
+	// be the operator's identity.
 	// +kubebuilder:default=WorkloadIdentity
 	// +optional
 	Mode EntraIDMode `json:"mode,omitempty"`
-	// ClientID of the Entra application or managed identity (default: AZURE_CLIENT_ID).
+	// ClientID of the Entra application or managed identity whose tokens are requested. Required
+	// for a FaceAccount (the application whose federated credential trusts the ServiceAccount);
+	// for a ClusterFaceAccount it defaults to the operator's AZURE_CLIENT_ID.
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	ClientID string `json:"clientID,omitempty"`
-	// TenantID of the Entra tenant (default: AZURE_TENANT_ID).
+	// TenantID of the Entra tenant of clientID. Required for a FaceAccount; for a
+	// ClusterFaceAccount it defaults to the operator's AZURE_TENANT_ID.
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	TenantID string `json:"tenantID,omitempty"`
+	// ServiceAccountName is a ServiceAccount in the FaceAccount's own namespace whose token is
+	// exchanged for Entra ID tokens of clientID. Required for a FaceAccount; it is only a name,
+	// so it can never mean a ServiceAccount of another namespace. A ClusterFaceAccount must not
+	// set it: it has no namespace and uses the operator's own identity.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
 // FaceQuota is a Face resource's request quota: requests per second with a burst (S0: 10/s),
@@ -132,7 +156,15 @@ type FaceAccount struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
+	// The Entra ID rules keep a FaceAccount from using the operator's own identity; they are here,
+	// not on the EntraIDCredentials that ClusterFaceAccounts share. They sit on spec rather than
+	// on the object so that a FaceAccount stored before they existed can still have its finalizer
+	// and status written (CRD validation ratcheting skips an unchanged spec); the operator refuses
+	// such an account at run time.
+
 	// Spec is the Face resource.
+	// +kubebuilder:validation:XValidation:rule="!has(self.credentials.entraID) || (has(self.credentials.entraID.serviceAccountName) && has(self.credentials.entraID.clientID) && self.credentials.entraID.clientID != '' && has(self.credentials.entraID.tenantID) && self.credentials.entraID.tenantID != '')",message="a FaceAccount with spec.credentials.entraID must set serviceAccountName (a ServiceAccount of this namespace), clientID and tenantID (the Entra application whose federated credential trusts system:serviceaccount:<namespace>:<serviceAccountName>); only a ClusterFaceAccount uses the operator's own identity"
+	// +kubebuilder:validation:XValidation:rule="!has(self.credentials.entraID) || !has(self.credentials.entraID.mode) || self.credentials.entraID.mode == 'WorkloadIdentity'",message="a FaceAccount's spec.credentials.entraID.mode must be WorkloadIdentity (its ServiceAccount's token): DefaultChain is the operator's own identity, which only a ClusterFaceAccount may use"
 	Spec FaceAccountSpec `json:"spec"`
 	// Status is its observed state.
 	// +optional
@@ -173,6 +205,7 @@ type ClusterFaceAccount struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// Spec is the Face resource and who may use it.
+	// +kubebuilder:validation:XValidation:rule="!has(self.credentials.entraID) || !has(self.credentials.entraID.serviceAccountName)",message="a ClusterFaceAccount authenticates with the operator's own Entra identity: remove spec.credentials.entraID.serviceAccountName (a ServiceAccount needs a namespace: use a FaceAccount there instead)"
 	Spec ClusterFaceAccountSpec `json:"spec"`
 	// Status is its observed state.
 	// +optional

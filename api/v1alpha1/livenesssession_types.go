@@ -169,7 +169,8 @@ type LivenessAttempt struct {
 	// ErrorCode is Face's error code when the attempt failed (for example FaceWithMaskDetected).
 	// +optional
 	ErrorCode string `json:"errorCode,omitempty"`
-	// ErrorMessage is Face's message when the attempt failed.
+	// ErrorMessage is Face's message when the attempt failed (at most 512 bytes).
+	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	ErrorMessage string `json:"errorMessage,omitempty"`
 	// MatchConfidence is the verify match confidence (0 to 1) of a liveness-with-verify attempt.
@@ -218,8 +219,9 @@ type LivenessSessionStatus struct {
 	// +optional
 	TokenSecretName string `json:"tokenSecretName,omitempty"`
 
-	// Attempts are the end user's attempts, as Face reported them.
+	// Attempts are the end user's attempts, as Face reported them: the latest 20, by attemptId.
 	// +optional
+	// +kubebuilder:validation:MaxItems=20
 	// +listType=map
 	// +listMapKey=attemptId
 	Attempts []LivenessAttempt `json:"attempts,omitempty"`
@@ -278,6 +280,7 @@ type LivenessSessionStatus struct {
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.tokenSecretName`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.sessionImageSecretName) || self.spec.sessionImageSecretName != (has(self.spec.tokenSecretName) ? self.spec.tokenSecretName : self.metadata.name)",message="spec.sessionImageSecretName must differ from the token Secret's name (spec.tokenSecretName, or the resource's name when that is unset): the two Secrets hold different things"
 type LivenessSession struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -13,17 +14,21 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/controllers"
 	"github.com/liveness-operator/liveness-operator/controllers/session"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
+	"github.com/liveness-operator/liveness-operator/internal/endpoints"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/internal/quota"
+	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
 
 // options are the manager's settings, from flags and the environment.
@@ -41,6 +46,9 @@ type options struct {
 	maxConcurrentReconciles int
 	kubeQPS                 float64
 	kubeBurst               int
+	metricsSecure           bool
+	allowedFaceEndpoints    string
+	watchNamespaces         string
 }
 
 func main() {
@@ -55,7 +63,13 @@ func main() {
 	flag.IntVar(&o.faceBurst, "face-burst", quota.DefaultBurst, "burst of the default Face account's quota")
 	flag.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "liveness-operator-system"),
 		"namespace of the operator, where ClusterFaceAccounts' key Secrets live (env POD_NAMESPACE)")
-	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "metrics endpoint address; 0 disables it")
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "metrics endpoint address; 0 disables it")
+	flag.BoolVar(&o.metricsSecure, "metrics-secure", true,
+		"serve metrics over HTTPS, only to clients the API server authenticates and authorizes for GET /metrics (ClusterRole metrics-reader); false serves plain HTTP to anyone (then use --metrics-bind-address :8080 behind a NetworkPolicy)")
+	flag.StringVar(&o.allowedFaceEndpoints, "allowed-face-endpoints", strings.Join(endpoints.DefaultPatterns, ","),
+		"comma-separated host patterns namespaced FaceAccounts may send credentials to (e.g. *.cognitiveservices.azure.com,127.0.0.1:8080); the default account and ClusterFaceAccounts are trusted")
+	flag.StringVar(&o.watchNamespaces, "watch-namespaces", "",
+		"comma-separated namespaces to watch (LivenessSessions, FaceAccounts, Secrets, ConfigMaps); empty: all. With it the manager needs namespaced Roles only (config/rbac-namespaced)")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "health and readiness probe address")
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "use leader election, so only one replica reconciles")
 	flag.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader election lease (default: in-cluster namespace)")
@@ -83,6 +97,11 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	allowed, err := endpoints.Parse(o.allowedFaceEndpoints)
+	if err != nil {
+		return fmt.Errorf("--allowed-face-endpoints: %w", err)
+	}
+	watchNamespaces := splitList(o.watchNamespaces)
 	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout}, nil)
 	// Each account's quota counters (waits, pauses, aborted calls) as Prometheus metrics.
 	metrics.Registry.MustRegister(registry)
@@ -111,21 +130,35 @@ func run(o options) error {
 	cfg.QPS, cfg.Burst = float32(o.kubeQPS), o.kubeBurst
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "liveness-operator.face.liveness-operator.io",
 		LeaderElectionNamespace: o.leaderElectionNamespace,
-		Cache:                   controllers.CacheOptions(),
+		Cache:                   controllers.CacheOptions(watchNamespaces),
+		Client:                  controllers.ClientOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
+	// The signing key is read (or created on first start) with a direct client: the manager's
+	// client reads nothing before the manager starts.
+	direct, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	signer, err := tokenmac.LoadOrCreate(context.Background(), direct, o.operatorNamespace)
+	if err != nil {
+		return err
+	}
 	if _, err := controllers.Setup(mgr, controllers.SetupOptions{
+		TokenSigner:             signer,
 		Registry:                registry,
 		Metrics:                 session.NewMetrics(metrics.Registry),
 		MaxConcurrentReconciles: o.maxConcurrentReconciles,
 		OperatorNamespace:       o.operatorNamespace,
+		WatchNamespaces:         watchNamespaces,
+		AllowedEndpoints:        allowed,
 	}); err != nil {
 		return err
 	}
@@ -135,8 +168,31 @@ func run(o options) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("starting manager", "defaultFaceEndpoint", o.faceEndpoint, "maxConcurrentReconciles", o.maxConcurrentReconciles)
+	log.Info("starting manager", "defaultFaceEndpoint", o.faceEndpoint, "maxConcurrentReconciles", o.maxConcurrentReconciles,
+		"allowedFaceEndpoints", allowed.String(), "watchNamespaces", watchNamespaces, "metricsSecure", o.metricsSecure)
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// metricsOptions serve /metrics over HTTPS with controller-runtime's authentication and
+// authorization filter (a TokenReview and a SubjectAccessReview per scrape: anonymous scrapes
+// get 401, scrapers without GET /metrics 403), or, only when asked for, plain HTTP.
+func metricsOptions(o options) metricsserver.Options {
+	if !o.metricsSecure {
+		return metricsserver.Options{BindAddress: o.metricsAddr}
+	}
+	return metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: true,
+		FilterProvider: filters.WithAuthenticationAndAuthorization}
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // envOr is the environment variable's value, or def when it is unset.

@@ -16,7 +16,8 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 )
 
-// CredentialFactory builds an Entra ID token credential for an account. Tests inject a fake.
+// CredentialFactory builds the operator's own Entra ID token credential for a ClusterFaceAccount
+// (a FaceAccount never gets one: it authenticates as its ServiceAccount). Tests inject a fake.
 type CredentialFactory func(spec facev1.EntraIDCredentials) (azcore.TokenCredential, error)
 
 // AzureCredentials is the production CredentialFactory: workload identity, or azidentity's
@@ -31,10 +32,19 @@ func AzureCredentials(spec facev1.EntraIDCredentials) (azcore.TokenCredential, e
 }
 
 // credential reads the account's API key (live: a rotated key is picked up at the next
-// reconcile, which the key Secret's watch triggers) or builds its Entra ID credential.
+// reconcile, which the key Secret's watch triggers) or builds its Entra ID credential: a
+// FaceAccount's from its ServiceAccount, a ClusterFaceAccount's from the operator's own identity.
 func (r *Reconciler) credential(ctx context.Context, a faceAccountObject) (accounts.Credential, string, error) {
 	creds := a.AccountSpec().Credentials
+	if creds.EntraID != nil && r.Kind == facev1.AccountKindFaceAccount {
+		return r.serviceAccountCredential(ctx, a)
+	}
+	r.serviceAccounts.forget(r.keyOf(a))
 	if creds.EntraID != nil {
+		if creds.EntraID.ServiceAccountName != "" {
+			return accounts.Credential{}, facev1.ReasonCredentialsUnavailable, errors.New(
+				"a ClusterFaceAccount uses the operator's own Entra identity: remove spec.credentials.entraID.serviceAccountName")
+		}
 		factory := r.Credentials
 		if factory == nil {
 			factory = AzureCredentials

@@ -19,6 +19,8 @@ const (
 	// credentialProbeID is a session id that cannot exist: a GET of it answers 404 when the
 	// credentials work and 401/403 when they do not, and costs one request of quota.
 	credentialProbeID = "liveness-operator-credential-check"
+	// probeBudget bounds the check, quota wait included: every Face call has an overall deadline.
+	probeBudget = 30 * time.Second
 	// probeFailureRecheck is how soon a check that Face could not answer is tried again.
 	probeFailureRecheck = 10 * time.Second
 )
@@ -33,7 +35,9 @@ type readySetter func(status metav1.ConditionStatus, reason, message string)
 // A throttled check changes nothing and is retried after Face's Retry-After.
 func (r *Reconciler) probe(ctx context.Context, key accounts.Key, endpoint string, setReady readySetter) ctrl.Result {
 	fc, _, _ := r.Registry.Get(key)
-	_, err := fc.GetLivenessSessionResult(ctx, credentialProbeID)
+	probeCtx, cancel := context.WithTimeout(ctx, probeBudget)
+	_, err := fc.GetLivenessSessionResult(probeCtx, credentialProbeID)
+	cancel()
 	switch {
 	case err == nil || face.IsNotFound(err):
 		r.checked.set(key)
@@ -45,7 +49,7 @@ func (r *Reconciler) probe(ctx context.Context, key accounts.Key, endpoint strin
 			"Face rejected the credentials ("+accounts.DescribeFaceError(err)+"): fix the key Secret or the Entra ID identity")
 		return ctrl.Result{RequeueAfter: accounts.CredentialsRetry}
 	case face.IsThrottled(err) || errors.Is(err, quota.ErrWaitAborted):
-		return ctrl.Result{RequeueAfter: max(face.RetryAfter(err), accounts.RetryMin)}
+		return ctrl.Result{RequeueAfter: accounts.RetryAfter(err)}
 	default:
 		r.checked.forget(key)
 		setReady(metav1.ConditionFalse, facev1.ReasonFaceUnavailable, "checking the credentials failed: "+accounts.DescribeFaceError(err))

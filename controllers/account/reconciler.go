@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,7 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
+	"github.com/liveness-operator/liveness-operator/internal/endpoints"
 )
 
 // Account reconciliation timing.
@@ -50,8 +52,13 @@ type Reconciler struct {
 	Kind facev1.AccountKind
 	// OperatorNamespace holds ClusterFaceAccounts' key Secrets.
 	OperatorNamespace string
-	// Credentials builds Entra ID credentials (default AzureCredentials).
+	// Credentials builds ClusterFaceAccounts' Entra ID credentials, the operator's own identity
+	// (default AzureCredentials).
 	Credentials CredentialFactory
+	// EntraExchange configures the exchange of FaceAccounts' ServiceAccount tokens for Entra ID
+	// tokens (authority host, transport, instance discovery); the zero value is Azure's public
+	// cloud, or AZURE_AUTHORITY_HOST.
+	EntraExchange azidentity.ClientAssertionCredentialOptions
 	// Events records transitions.
 	Events events.EventRecorder
 	// Identities is the metadata-only cache of Secrets shared with the session reconciler; key
@@ -59,8 +66,13 @@ type Reconciler struct {
 	Identities cache.Cache
 	// Clock tells whether the account's quota pause is still on; nil means the real clock.
 	Clock clock.PassiveClock
+	// AllowedEndpoints are the Face hosts a namespaced FaceAccount may point at (the manager's
+	// --allowed-face-endpoints); nil means endpoints.Default(). ClusterFaceAccounts are created
+	// by administrators and are not limited.
+	AllowedEndpoints *endpoints.AllowList
 
-	checked checkedAccounts
+	checked         checkedAccounts
+	serviceAccounts serviceAccountCredentials
 }
 
 // +kubebuilder:rbac:groups=face.liveness-operator.io,resources=faceaccounts;clusterfaceaccounts,verbs=get;list;watch;patch
@@ -85,6 +97,20 @@ func (r *Reconciler) keySecretNamespace(a faceAccountObject) string {
 		return r.OperatorNamespace
 	}
 	return a.GetNamespace()
+}
+
+// allowList is the allow list in force.
+func (r *Reconciler) allowList() *endpoints.AllowList {
+	if r.AllowedEndpoints == nil {
+		return endpoints.Default()
+	}
+	return r.AllowedEndpoints
+}
+
+// endpointAllowed says whether the account may be sent requests at endpoint: always for a
+// ClusterFaceAccount, per the allow list for a FaceAccount.
+func (r *Reconciler) endpointAllowed(endpoint string) bool {
+	return r.Kind == facev1.AccountKindClusterFaceAccount || r.allowList().Allows(endpoint)
 }
 
 // now is the reconciler's clock's time.
@@ -151,6 +177,17 @@ func (r *Reconciler) configure(ctx context.Context, a faceAccountObject, key acc
 			Reason: reason, Message: msg, ObservedGeneration: a.GetGeneration()})
 		status.ObservedGeneration = a.GetGeneration()
 	}
+	if !r.endpointAllowed(spec.Endpoint) {
+		// Checked before the key Secret is even read: nothing of the tenant's Secrets, and no
+		// token of the operator's, may leave for a host an administrator did not allow. A spec
+		// change (or a restart with a longer list) looks again.
+		r.Registry.Remove(key)
+		r.checked.forget(key)
+		setAccountReady(metav1.ConditionFalse, facev1.ReasonEndpointNotAllowed, fmt.Sprintf(
+			"endpoint %s is not allowed for a namespaced FaceAccount: the manager's --allowed-face-endpoints is %q; "+
+				"use an endpoint that matches it, a ClusterFaceAccount, or ask an administrator to add the host", spec.Endpoint, r.allowList()))
+		return ctrl.Result{}
+	}
 	cred, reason, err := r.credential(ctx, a)
 	if err != nil {
 		// Without credentials the account cannot serve: its sessions wait (and their deletes
@@ -203,6 +240,7 @@ func (r *Reconciler) reconcileAccountDelete(ctx context.Context, a faceAccountOb
 	}
 	r.Registry.Remove(key)
 	r.checked.forget(key)
+	r.serviceAccounts.forget(key)
 	return ctrl.Result{}, nil
 }
 

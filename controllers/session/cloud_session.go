@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -48,13 +49,26 @@ func (r *Reconciler) reconcileCloudSession(ctx context.Context, ls *facev1.Liven
 	return r.createSession(ctx, ls, fa, sw)
 }
 
+// maxUnconfirmedCreates is how many creates of one resource may go unconfirmed before the
+// operator stops replacing them: each may have left a billed session behind.
+const maxUnconfirmedCreates = 3
+
 // secretConflictRecheck is how often a name taken by a foreign Secret is checked again.
 const secretConflictRecheck = time.Minute
 
-// rejectedThisGeneration says whether Face rejected the create of this very spec.
+// rejectedThisGeneration says whether creating this very spec can never succeed: Face rejected
+// it, the API server refused its token Secret, or too many of its creates went unconfirmed.
+// Trying again would only bill more cloud sessions; the resource must be recreated.
 func rejectedThisGeneration(ls *facev1.LivenessSession) bool {
 	c := meta.FindStatusCondition(ls.Status.Conditions, facev1.ConditionStalled)
-	return c != nil && c.Status == metav1.ConditionTrue && c.Reason == facev1.ReasonFaceRejected && c.ObservedGeneration == ls.Generation
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != ls.Generation {
+		return false
+	}
+	switch c.Reason {
+	case facev1.ReasonFaceRejected, facev1.ReasonTokenSecretRejected, facev1.ReasonTooManyUnconfirmedCreates:
+		return true
+	}
+	return false
 }
 
 // createSession creates the cloud session and publishes its token, crash-safely:
@@ -76,6 +90,12 @@ func rejectedThisGeneration(ls *facev1.LivenessSession) bool {
 func (r *Reconciler) createSession(ctx context.Context, ls *facev1.LivenessSession, fa *faceAccess, sw *statusWriter) (ctrl.Result, error) {
 	if err := r.reportInterruptedCreate(ctx, ls, sw, "an earlier create was interrupted before its session was recorded"); err != nil {
 		return onWriteError(err, "record the interrupted create")
+	}
+	if n := ls.Status.UnconfirmedCreates; n >= maxUnconfirmedCreates {
+		r.stall(ls, facev1.ReasonTooManyUnconfirmedCreates, fmt.Sprintf(
+			"%d creates for this resource went unconfirmed (each may have left a session that expires with its token); "+
+				"no more are made: check the Face endpoint and the manager's restarts, then recreate the LivenessSession", n))
+		return ctrl.Result{}, nil
 	}
 
 	var ref *referenceImage
@@ -105,7 +125,7 @@ func (r *Reconciler) createSession(ctx context.Context, ls *facev1.LivenessSessi
 	if err != nil {
 		if errors.Is(err, face.ErrOutcomeUnknown) {
 			r.reportCreateOutcomeUnknown(ls, claim, "the create request got no answer after it was sent")
-			return ctrl.Result{RequeueAfter: max(accounts.RetryMin, face.RetryAfter(err))}, nil
+			return ctrl.Result{RequeueAfter: accounts.RetryAfter(err)}, nil
 		}
 		// Face answered: nothing was created. A crash before this reaches status only makes
 		// the next reconcile report the claim as unknown (counted, never lost).
@@ -116,7 +136,7 @@ func (r *Reconciler) createSession(ctx context.Context, ls *facev1.LivenessSessi
 	// The token's life began when Face created the session, between now and the answer:
 	// stamping the earlier time never tells a consumer a dead token is still valid.
 	expiresAt := now.Add(time.Duration(createRequestTTL(ls)) * time.Second)
-	if err := r.Client.Create(ctx, tokenSecretFor(ls, s, expiresAt)); err != nil {
+	if err := r.Client.Create(ctx, r.tokenSecretFor(ls, s, expiresAt)); err != nil {
 		return r.onTokenSecretCreateFailed(ctx, ls, fc, s, claim, err)
 	}
 	r.Metrics.SessionsCreated.Inc()

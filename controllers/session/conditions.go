@@ -12,7 +12,7 @@ import (
 )
 
 // The functions in this file are pure: they compute status from what was observed and never
-// call out, so each is table-tested on its own (status_test.go).
+// call out, so each is table-tested on its own (conditions_test.go).
 
 // setReady marks the session Ready: the cloud session exists and its token is published.
 // Reconciling and Stalled are cleared, as kstatus expects of a Current resource.

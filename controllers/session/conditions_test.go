@@ -1,8 +1,10 @@
 package session
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -101,4 +103,18 @@ func TestRetryBackoffGrowsWithTheOutage(t *testing.T) {
 	require.Equal(t, 10*time.Second, retryBackoff(ls, facev1.ReasonFaceUnavailable, now))
 	ls.Status.Conditions[0].LastTransitionTime = metav1.Time{Time: now.Add(-time.Hour)}
 	require.Equal(t, retryMax, retryBackoff(ls, facev1.ReasonFaceUnavailable, now))
+}
+
+func TestBoundedAttempts(t *testing.T) {
+	var in []facev1.LivenessAttempt
+	for i := int32(1); i <= 30; i++ {
+		in = append(in, facev1.LivenessAttempt{AttemptID: i, Status: "Failed", ErrorMessage: strings.Repeat("é", 400)})
+	}
+	in = append(in, facev1.LivenessAttempt{AttemptID: 30, Status: "Succeeded", LivenessDecision: "realface"})
+	out := boundedAttempts(in)
+	require.Len(t, out, maxAttempts)
+	require.Equal(t, int32(11), out[0].AttemptID, "the latest are kept")
+	require.Equal(t, "Succeeded", out[len(out)-1].Status, "a duplicate id keeps Face's last entry, once")
+	require.LessOrEqual(t, len(out[0].ErrorMessage), maxAttemptText)
+	require.True(t, utf8.ValidString(out[0].ErrorMessage), "cut on a rune boundary")
 }

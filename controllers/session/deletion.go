@@ -64,8 +64,10 @@ func (r *Reconciler) sessionIDForDeletion(ctx context.Context, ls *facev1.Livene
 	if err != nil {
 		return "", err
 	}
-	if secret != nil && ownsSecret(ls, secret) {
-		if id, _, ok := sessionFromSecret(secret); ok {
+	if _, claimed := unresolvedClaim(ls); claimed && secret != nil {
+		// Only a session this resource claimed, published and signed: a forged Secret naming
+		// another tenant's session id never gets that session deleted.
+		if id, _, ok := r.trustedSession(ls, secret); ok {
 			return id, nil
 		}
 	}

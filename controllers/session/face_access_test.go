@@ -18,6 +18,7 @@ import (
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
 
 // countingResolver counts account resolutions and answers that the account is not ready, so a
@@ -70,9 +71,10 @@ func TestReconcileResolvesTheAccountOnlyToCallFace(t *testing.T) {
 			if ls.Status.SessionID != "" {
 				setReady(ls)
 			}
+			r0 := &Reconciler{TokenSigner: testSigner(t)}
 			objs := []runtime.Object{ls}
 			if ls.Status.SessionID != "" {
-				objs = append(objs, tokenSecretFor(ls, &cloudSession{ID: "s", AuthToken: "t"}, expires.Time))
+				objs = append(objs, r0.tokenSecretFor(ls, &cloudSession{ID: "s", AuthToken: "t"}, expires.Time))
 			}
 			if tc.status.SessionImageSecretName != "" {
 				objs = append(objs, sessionImageSecretFor(ls, "img-1", []byte("image")))
@@ -81,7 +83,7 @@ func TestReconcileResolvesTheAccountOnlyToCallFace(t *testing.T) {
 				WithStatusSubresource(&facev1.LivenessSession{}).Build()
 			resolver := &countingResolver{}
 			r := &Reconciler{Client: c, APIReader: c, Face: resolver, Events: events.NewFakeRecorder(10),
-				Clock: clocktesting.NewFakePassiveClock(now)}
+				Clock: clocktesting.NewFakePassiveClock(now), TokenSigner: r0.TokenSigner}
 			_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "ls"}})
 			require.NoError(t, err)
 			require.Equal(t, tc.want, resolver.calls, "account resolutions")
@@ -94,5 +96,12 @@ func testScheme(t *testing.T) *runtime.Scheme {
 	s := runtime.NewScheme()
 	require.NoError(t, clientgoscheme.AddToScheme(s))
 	require.NoError(t, facev1.AddToScheme(s))
+	return s
+}
+
+func testSigner(t *testing.T) *tokenmac.Signer {
+	t.Helper()
+	s, err := tokenmac.New([]byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
 	return s
 }

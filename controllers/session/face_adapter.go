@@ -3,8 +3,10 @@ package session
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/face"
@@ -111,6 +113,8 @@ func deleteCloudSession(ctx context.Context, fc face.Client, ls *facev1.Liveness
 	if ls.Spec.Verification != nil {
 		del = fc.DeleteLivenessWithVerifySession
 	}
+	ctx, cancel := context.WithTimeout(ctx, deleteBudget)
+	defer cancel()
 	if err := del(ctx, sessionID); err != nil && !face.IsNotFound(err) {
 		return err
 	}
@@ -127,6 +131,7 @@ func fromLivenessSession(s *face.LivenessSession) *cloudSession {
 	for _, a := range s.Results.Attempts {
 		out.Attempts = append(out.Attempts, attemptStatus(a.AttemptID, string(a.AttemptStatus), a.Result, a.Error))
 	}
+	out.Attempts = boundedAttempts(out.Attempts)
 	return out
 }
 
@@ -159,7 +164,53 @@ func fromLivenessWithVerifySession(s *face.LivenessWithVerifySession) *cloudSess
 		}
 		out.Attempts = append(out.Attempts, st)
 	}
+	out.Attempts = boundedAttempts(out.Attempts)
 	return out
+}
+
+// Bounds on what status keeps of Face's attempts: the endpoint decides how many attempts and how
+// long their messages are, and status must stay small and always writable.
+const (
+	// maxAttempts is how many attempts status keeps: the latest, by attemptId.
+	maxAttempts = 20
+	// maxAttemptText bounds an attempt's error code and message.
+	maxAttemptText = 512
+)
+
+// boundedAttempts keeps one attempt per attemptId (the last Face listed: a duplicate id would
+// make every status write fail, attempts being a map keyed by it), the latest maxAttempts of
+// them in attemptId order, with error texts cut to maxAttemptText.
+func boundedAttempts(in []facev1.LivenessAttempt) []facev1.LivenessAttempt {
+	if len(in) == 0 {
+		return nil
+	}
+	byID := make(map[int32]facev1.LivenessAttempt, len(in))
+	for _, a := range in {
+		a.ErrorCode = truncate(a.ErrorCode, maxAttemptText)
+		a.ErrorMessage = truncate(a.ErrorMessage, maxAttemptText)
+		byID[a.AttemptID] = a
+	}
+	out := make([]facev1.LivenessAttempt, 0, len(byID))
+	for _, a := range byID {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AttemptID < out[j].AttemptID })
+	if len(out) > maxAttempts {
+		out = out[len(out)-maxAttempts:]
+	}
+	return out
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // attemptStatus converts one Face attempt into its status form. Decisions are lowercased

@@ -27,6 +27,10 @@ const (
 	// than hold a worker that another session's create could use.
 	createQuotaBudget = time.Minute
 	pollQuotaBudget   = 15 * time.Second
+	// deleteBudget and imageBudget bound a delete and a session image download the same way:
+	// every Face call has an overall deadline, so a hanging endpoint cannot hold a worker.
+	deleteBudget = time.Minute
+	imageBudget  = time.Minute
 )
 
 // onFaceError turns a failed Face call into conditions and a requeue. It owns the Ready,
@@ -49,19 +53,25 @@ func onFaceError(ls *facev1.LivenessSession, operation string, err error, now ti
 		setStalled(ls, facev1.ReasonFaceRejected, fmt.Sprintf(
 			"Face rejected the %s request: %s; fix the spec and recreate the LivenessSession", operation, accounts.DescribeFaceError(err)))
 		return ctrl.Result{}
+	case errors.Is(err, quota.ErrAccountBusy):
+		// Never sent: the account already has its maximum of calls in flight (a slow or
+		// hanging endpoint); other sessions' workers stay free.
+		setProgressing(ls, facev1.ReasonAccountThrottled, fmt.Sprintf(
+			"the Face account has too many calls in flight (its endpoint may be hanging); %s will be retried", operation))
+		return ctrl.Result{RequeueAfter: quotaRetry}
 	case errors.Is(err, quota.ErrWaitAborted):
 		// Never sent: the account's quota had no room for it in time. Not Face's failure.
 		setProgressing(ls, facev1.ReasonAccountThrottled, fmt.Sprintf(
 			"waiting for the Face account's request quota; %s will be retried", operation))
 		return ctrl.Result{RequeueAfter: quotaRetry}
 	case face.IsThrottled(err):
-		wait := max(face.RetryAfter(err), accounts.RetryMin)
+		wait := accounts.RetryAfter(err)
 		setProgressing(ls, facev1.ReasonThrottled, fmt.Sprintf(
 			"Face is throttling requests (429); %s will be retried after %s", operation, wait))
 		return ctrl.Result{RequeueAfter: wait}
 	default:
 		wait := retryBackoff(ls, facev1.ReasonFaceUnavailable, now)
-		if ra := face.RetryAfter(err); ra > wait {
+		if ra := accounts.RetryAfter(err); ra > wait {
 			wait = ra
 		}
 		setProgressing(ls, facev1.ReasonFaceUnavailable, fmt.Sprintf(

@@ -13,8 +13,8 @@ import (
 	"fmt"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,9 +27,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
+	"github.com/liveness-operator/liveness-operator/internal/identity"
+	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
 
 // Reconciler reconciles LivenessSession objects with Azure AI Face.
@@ -50,6 +53,9 @@ type Reconciler struct {
 	Metrics *Metrics
 	// MaxConcurrentReconciles is the number of parallel workers (default 16).
 	MaxConcurrentReconciles int
+	// TokenSigner signs the token Secrets this operator writes and verifies them before the
+	// operator acts on a session recorded only there (package tokenmac). Required.
+	TokenSigner *tokenmac.Signer
 	// Identities is the metadata-only cache of Secrets and ConfigMaps (identity.NewCache),
 	// shared with the account controllers. SetupWithManager needs it; a reconciler driven
 	// directly (as tests drive a restarted process) may leave it nil and reads names live.
@@ -130,16 +136,23 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.defaults()
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&facev1.LivenessSession{}, builder.WithPredicates(notStatusOnly{})).
-		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.Funcs{
-			// The Secret is immutable; only its deletion matters (TokenSecretLost).
-			CreateFunc: func(event.CreateEvent) bool { return false },
-			UpdateFunc: func(event.UpdateEvent) bool { return false },
-		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("livenesssession")
 	if r.Identities == nil {
 		return errors.New("LivenessSession controller: no identity cache (Setup creates one)")
 	}
+	if r.TokenSigner == nil {
+		return errors.New("LivenessSession controller: no token signer")
+	}
+	// Owned Secrets, through the identity cache (metadata only, one watch of Secrets for the
+	// whole operator): the token Secret is immutable, so only its deletion matters
+	// (TokenSecretLost).
+	b.WatchesRawSource(source.Kind(r.Identities, identity.Object("Secret"),
+		handler.TypedEnqueueRequestForOwner[*metav1.PartialObjectMetadata](mgr.GetScheme(), mgr.GetRESTMapper(), &facev1.LivenessSession{}, handler.OnlyControllerOwner()),
+		predicate.TypedFuncs[*metav1.PartialObjectMetadata]{
+			CreateFunc: func(event.TypedCreateEvent[*metav1.PartialObjectMetadata]) bool { return false },
+			UpdateFunc: func(event.TypedUpdateEvent[*metav1.PartialObjectMetadata]) bool { return false },
+		}))
 	if err := r.watchReferenceSources(mgr, b); err != nil {
 		return err
 	}

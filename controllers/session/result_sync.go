@@ -93,7 +93,7 @@ func (r *Reconciler) onPollError(ctx context.Context, ls *facev1.LivenessSession
 		r.polls.forget(ls.UID)
 		return ctrl.Result{RequeueAfter: quotaRetry}, nil
 	case face.IsThrottled(err):
-		next = max(face.RetryAfter(err), accounts.RetryMin)
+		next = accounts.RetryAfter(err)
 	}
 	log.FromContext(ctx).Info("result poll failed; retrying", "error", accounts.DescribeFaceError(err))
 	return ctrl.Result{RequeueAfter: next}, nil

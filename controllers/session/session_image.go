@@ -50,12 +50,14 @@ func (r *Reconciler) exportSessionImage(ctx context.Context, ls *facev1.Liveness
 	if err != nil {
 		return r.onAccountUnavailable(ls, err)
 	}
-	img, err := fc.GetSessionImage(ctx, latest.SessionImageID)
+	imgCtx, cancel := context.WithTimeout(ctx, imageBudget)
+	img, err := fc.GetSessionImage(imgCtx, latest.SessionImageID)
+	cancel()
 	if err != nil {
 		setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionFalse, facev1.ReasonSessionImageExportFailed,
 			"downloading the session image failed ("+accounts.DescribeFaceError(err)+"); retrying")
 		if face.IsThrottled(err) {
-			return ctrl.Result{RequeueAfter: max(face.RetryAfter(err), accounts.RetryMin)}, nil
+			return ctrl.Result{RequeueAfter: accounts.RetryAfter(err)}, nil
 		}
 		return ctrl.Result{RequeueAfter: retryBackoffFor(ls, facev1.ConditionSessionImageExported, facev1.ReasonSessionImageExportFailed, r.Clock.Now())}, nil
 	}

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
@@ -20,12 +22,17 @@ import (
 
 // tokenSecretFor builds the token Secret for a freshly created cloud session. It is the first
 // durable record of the session: if the manager dies before the session id reaches status,
-// the next reconcile finds this Secret and adopts the session instead of creating another.
-// The Secret is immutable (a session's token never changes) and controlled by the resource,
-// so garbage collection deletes it with the resource.
-func tokenSecretFor(ls *facev1.LivenessSession, s *cloudSession, expiresAt time.Time) *corev1.Secret {
+// the next reconcile finds this Secret and adopts the session instead of creating another. Its
+// annotations carry the session id and expiry with the operator's signature over them and the
+// resource's UID, so a forged Secret can never make the operator act on another session. The
+// Secret is immutable (a session's token never changes) and controlled by the resource, so
+// garbage collection deletes it with the resource.
+func (r *Reconciler) tokenSecretFor(ls *facev1.LivenessSession, s *cloudSession, expiresAt time.Time) *corev1.Secret {
+	meta := ownedSecretMeta(ls, ls.TokenSecretNameOrDefault(), s.ID)
+	meta.Annotations[facev1.AnnotationExpiresAt] = expiresAt.UTC().Format(time.RFC3339)
+	meta.Annotations[facev1.AnnotationSignature] = r.TokenSigner.Sign(s.ID, ls.UID, expiresAt)
 	return &corev1.Secret{
-		ObjectMeta: ownedSecretMeta(ls, ls.TokenSecretNameOrDefault(), s.ID),
+		ObjectMeta: meta,
 		Type:       facev1.SecretType,
 		Immutable:  ptr.To(true),
 		StringData: map[string]string{
@@ -66,65 +73,70 @@ func ownerReference(ls *facev1.LivenessSession) metav1.OwnerReference {
 	}
 }
 
-// labelValue fits a name into a label value (63 characters at most); longer names are cut,
-// since the label is only a convenience for selection and the owner reference is authoritative.
+// labelValue fits a name into a label value: at most 63 characters, beginning and ending with
+// an alphanumeric character. A longer name is cut and its trailing '-', '.' or '_' dropped (a
+// resource name begins with an alphanumeric character). The label is only a convenience for
+// selection; the owner reference is authoritative.
 func labelValue(name string) string {
-	if len(name) > 63 {
-		return name[:63]
+	if len(name) <= 63 {
+		return name
 	}
-	return name
+	return strings.TrimRight(name[:63], "-._")
 }
 
 // ownsSecret says whether the Secret is controlled by this very resource (same UID), not just
-// by a namesake that was deleted and recreated.
-func ownsSecret(ls *facev1.LivenessSession, s *corev1.Secret) bool {
+// by a namesake that was deleted and recreated. Anyone who can create Secrets can write such an
+// owner reference: it decides only whether the name is taken by someone else, never which
+// cloud session to act on (trustedSession does).
+func ownsSecret(ls *facev1.LivenessSession, s metav1.Object) bool {
 	return metav1.IsControlledBy(s, ls)
 }
 
-// lookupTokenSecret returns the Secret with the token Secret's name, or nil when there is none.
-// If the identity cache lags a Secret created moments ago, the token Secret's create fails with
-// AlreadyExists, and that path deletes the new cloud session and reports the conflict.
-func (r *Reconciler) lookupTokenSecret(ctx context.Context, ls *facev1.LivenessSession) (*corev1.Secret, error) {
+// lookupTokenSecret returns the metadata of the Secret with the token Secret's name, or nil
+// when there is none. If the identity cache lags a Secret created moments ago, the token
+// Secret's create fails with AlreadyExists, and that path deletes the new cloud session and
+// reports the conflict.
+func (r *Reconciler) lookupTokenSecret(ctx context.Context, ls *facev1.LivenessSession) (*metav1.PartialObjectMetadata, error) {
 	return r.lookupSecret(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: ls.TokenSecretNameOrDefault()})
 }
 
-// lookupSecret returns the Secret with a name the operator is about to write, or nil when there
-// is none. The manager caches only its own labelled Secrets; the identity cache knows every
-// Secret's name. A name absent from both is free as far as the operator can see, which costs no
-// API call; a name the identity cache knows is confirmed with a live read (a foreign Secret, or
-// one of the operator's own that the typed cache has not seen yet). Callers handle the rare
-// AlreadyExists of a Secret the identity cache had not seen yet.
-func (r *Reconciler) lookupSecret(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
-	secret := &corev1.Secret{}
-	err := r.Client.Get(ctx, key, secret)
-	if err == nil {
-		return secret, nil
+// lookupSecret returns the metadata of the Secret with a name the operator is about to write,
+// or nil when there is none. It asks the identity cache, which knows every Secret's name and,
+// for the operator's labelled Secrets, their owner and the operator's annotations: no API
+// call, and no Secret data in memory. Without an identity cache (a reconciler driven directly)
+// it reads the metadata live. Callers handle the rare AlreadyExists of a Secret the cache had
+// not seen yet.
+func (r *Reconciler) lookupSecret(ctx context.Context, key types.NamespacedName) (*metav1.PartialObjectMetadata, error) {
+	var reader client.Reader = r.APIReader
+	if r.Identities != nil {
+		reader = r.Identities
 	}
-	if !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("read Secret %s from cache: %w", key.Name, err)
-	}
-	if r.Identities != nil && apierrors.IsNotFound(r.Identities.Get(ctx, key, identity.Object("Secret"))) {
-		return nil, nil
-	}
-	err = r.APIReader.Get(ctx, key, secret)
+	m := identity.Object("Secret")
+	err := reader.Get(ctx, key, m)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read Secret %s: %w", key.Name, err)
 	}
-	return secret, nil
+	return m, nil
 }
 
-// sessionFromSecret recovers a session's id and token expiry from its token Secret, for a
-// session whose create finished but whose id never reached status.
-func sessionFromSecret(s *corev1.Secret) (id string, expiresAt time.Time, ok bool) {
-	id = string(s.Data[facev1.SecretKeySessionID])
-	if id == "" {
-		id = s.Annotations[facev1.AnnotationSessionID]
+// trustedSession returns the session recorded in a token Secret, and whether the operator may
+// act on it: the Secret is controlled by this resource and carries the operator's signature
+// over the session id, this resource's UID and the expiry. Anything else (a Secret from before
+// signing, or one a tenant forged to point at someone else's session) is not trusted.
+func (r *Reconciler) trustedSession(ls *facev1.LivenessSession, s metav1.Object) (id string, expiresAt time.Time, ok bool) {
+	if !ownsSecret(ls, s) {
+		return "", time.Time{}, false
 	}
-	expiresAt, err := time.Parse(time.RFC3339, string(s.Data[facev1.SecretKeyExpiresAt]))
-	return id, expiresAt, id != "" && err == nil
+	ann := s.GetAnnotations()
+	id = ann[facev1.AnnotationSessionID]
+	expiresAt, err := time.Parse(time.RFC3339, ann[facev1.AnnotationExpiresAt])
+	if err != nil || !r.TokenSigner.Verify(ann[facev1.AnnotationSignature], id, ls.UID, expiresAt) {
+		return "", time.Time{}, false
+	}
+	return id, expiresAt, true
 }
 
 // secretConflictMessage explains a foreign Secret in the way.
@@ -137,7 +149,7 @@ func secretConflictMessage(name string) string {
 // token Secret cannot be rebuilt (Face never returns the token again): while the token could
 // still be used that is reported as Stalled (TokenSecretLost); after expiry or a final outcome
 // nobody needs the token and the loss is ignored.
-func (r *Reconciler) checkTokenSecret(ls *facev1.LivenessSession, secret *corev1.Secret) {
+func (r *Reconciler) checkTokenSecret(ls *facev1.LivenessSession, secret *metav1.PartialObjectMetadata) {
 	tokenUseless := isFinal(ls.Status.Outcome) ||
 		(ls.Status.AuthTokenExpiresAt != nil && !r.Clock.Now().Before(ls.Status.AuthTokenExpiresAt.Time))
 	switch {
@@ -153,17 +165,15 @@ func (r *Reconciler) checkTokenSecret(ls *facev1.LivenessSession, secret *corev1
 }
 
 // adoptFromSecret records a session that was created and published by an earlier reconcile
-// that died before writing status. A Secret of that name that this resource does not own is
-// left alone and reported as Stalled (SecretConflict).
-func (r *Reconciler) adoptFromSecret(ctx context.Context, ls *facev1.LivenessSession, secret *corev1.Secret) {
-	if !ownsSecret(ls, secret) {
+// that died before writing status. Only a create this resource claimed and has not accounted
+// for can have left such a Secret, and only a Secret whose signature verifies is the
+// operator's: anything else of that name is left alone and reported as Stalled
+// (SecretConflict), never adopted, polled, exported or deleted.
+func (r *Reconciler) adoptFromSecret(ctx context.Context, ls *facev1.LivenessSession, secret *metav1.PartialObjectMetadata) {
+	_, claimed := unresolvedClaim(ls)
+	id, expiresAt, trusted := r.trustedSession(ls, secret)
+	if !claimed || !trusted {
 		r.stall(ls, facev1.ReasonSecretConflict, secretConflictMessage(secret.Name))
-		return
-	}
-	id, expiresAt, ok := sessionFromSecret(secret)
-	if !ok {
-		r.stall(ls, facev1.ReasonTokenSecretLost, fmt.Sprintf(
-			"token Secret %q has no session id or expiry; recreate the LivenessSession", secret.Name))
 		return
 	}
 	log.FromContext(ctx).Info("adopted a cloud session recorded only in its token Secret", "sessionId", id)
@@ -180,7 +190,15 @@ func (r *Reconciler) onTokenSecretCreateFailed(ctx context.Context, ls *facev1.L
 	} else {
 		ls.Status.ResolvedCreateClaim = claim
 	}
-	if !apierrors.IsAlreadyExists(err) {
+	switch {
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		// The API server will refuse this Secret every time (this spec, this name): creating
+		// more cloud sessions only to delete them would bill each one. A human must act.
+		r.stall(ls, facev1.ReasonTokenSecretRejected, fmt.Sprintf(
+			"the API server refused token Secret %q (%s); fix spec.tokenSecretName and recreate the LivenessSession",
+			ls.TokenSecretNameOrDefault(), apierrors.ReasonForError(err)))
+		return ctrl.Result{}, nil
+	case !apierrors.IsAlreadyExists(err):
 		return ctrl.Result{}, fmt.Errorf("create token Secret: %w", err)
 	}
 	secret, lerr := r.lookupTokenSecret(ctx, ls)

@@ -19,6 +19,16 @@ const (
 	CredentialsRetry = 2 * time.Minute
 )
 
+// MaxRetryAfter caps how long a Face Retry-After may delay a retry: Face's windows are at most a
+// minute, and a longer one is more likely a bad (or hostile) header than a request to stop for
+// hours. It is the quota limiter's pause cap too.
+const MaxRetryAfter = quota.MaxPause
+
+// RetryAfter is Face's Retry-After on err, capped at MaxRetryAfter and at least RetryMin.
+func RetryAfter(err error) time.Duration {
+	return min(max(face.RetryAfter(err), RetryMin), MaxRetryAfter)
+}
+
 // DescribeFaceError is a short, stable description of a Face failure for a condition message:
 // the HTTP status and Face's code and message, never a request id (it would change the message
 // on every retry and cause a status write each time) and never a credential.
@@ -36,6 +46,9 @@ func DescribeFaceError(err error) string {
 	}
 	if errors.Is(err, face.ErrOutcomeUnknown) {
 		return "no answer after the request was sent"
+	}
+	if errors.Is(err, face.ErrResponseTooLarge) {
+		return "the answer was larger than Face's ever are (over 1 MiB of JSON or 8 MiB of image): the endpoint does not behave like Face"
 	}
 	if errors.Is(err, quota.ErrWaitAborted) {
 		return "not sent: the account's request quota had no room in time"

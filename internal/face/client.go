@@ -3,7 +3,9 @@ package face
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -112,6 +114,9 @@ func (h *HTTPClient) do(ctx context.Context, c call) (*http.Response, error) {
 		return nil, fmt.Errorf("face %s: building request: %w", c.op, err)
 	}
 	req.Raw().Header.Set("Accept", c.accept)
+	// The body is read here, within a size cap, not by azcore (which would read all of it):
+	// an endpoint that answers an endless body must cost a clear error, not the manager's memory.
+	runtime.SkipBodyDownload(req)
 	if c.body != nil {
 		if err := req.SetBody(streaming.NopCloser(bytes.NewReader(c.body)), c.contentType); err != nil {
 			return nil, fmt.Errorf("face %s: setting body: %w", c.op, err)
@@ -122,9 +127,38 @@ func (h *HTTPClient) do(ctx context.Context, c call) (*http.Response, error) {
 		return nil, classifyFailure(ctx, st, c, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newResponseError(c.op, resp)
+		body, _ := readCapped(resp, maxErrorBody)
+		return nil, parseResponseError(c.op, resp.StatusCode, resp.Header, body)
 	}
 	return resp, nil
+}
+
+// Response size caps. Face's liveness answers are a few KiB and its session images at most a
+// few MiB; anything larger is not Face.
+const (
+	// MaxJSONResponse caps a JSON answer.
+	MaxJSONResponse = 1 << 20
+	// MaxImageResponse caps a session image download.
+	MaxImageResponse = 8 << 20
+	// maxErrorBody caps what is read of an error answer (only its code and message are used).
+	maxErrorBody = 64 << 10
+)
+
+// ErrResponseTooLarge is in the chain when an answer exceeded its size cap; nothing of it is
+// kept.
+var ErrResponseTooLarge = errors.New("response larger than the client accepts")
+
+// readCapped reads a response body of at most limit bytes and closes it.
+func readCapped(resp *http.Response, limit int64) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, limit)
+	}
+	return b, nil
 }
 
 // classifyFailure turns a pipeline error into the package's error shapes.
@@ -143,9 +177,9 @@ func classifyFailure(ctx context.Context, st *sendState, c call, err error) erro
 	}
 }
 
-// payload returns the downloaded body of a successful response.
-func payload(op string, resp *http.Response) ([]byte, error) {
-	b, err := runtime.Payload(resp)
+// payload reads the body of a successful response, refusing one over limit bytes.
+func payload(op string, resp *http.Response, limit int64) ([]byte, error) {
+	b, err := readCapped(resp, limit)
 	if err != nil {
 		return nil, fmt.Errorf("face %s: reading response: %w", op, err)
 	}
@@ -181,7 +215,7 @@ func sendCreate[T any](h *HTTPClient, ctx context.Context, c call, decode func([
 	if err != nil {
 		return zero, err
 	}
-	b, err := payload(c.op, resp)
+	b, err := payload(c.op, resp, MaxJSONResponse)
 	if err != nil {
 		return zero, createDecodeFailure(c.op, err)
 	}
@@ -203,7 +237,7 @@ func readSession[T any](h *HTTPClient, ctx context.Context, op, collection, sess
 	if err != nil {
 		return zero, err
 	}
-	b, err := payload(op, resp)
+	b, err := payload(op, resp, MaxJSONResponse)
 	if err != nil {
 		return zero, err
 	}

@@ -27,7 +27,7 @@ func (h *HTTPClient) GetSessionImage(ctx context.Context, sessionImageID string)
 	if err != nil {
 		return nil, err
 	}
-	return payload(op, resp)
+	return payload(op, resp, MaxImageResponse)
 }
 
 // DetectFromSessionImageID runs face detection on a stored session image
@@ -50,7 +50,7 @@ func (h *HTTPClient) DetectFromSessionImageID(ctx context.Context, sessionImageI
 	if err != nil {
 		return nil, err
 	}
-	b, err := payload(op, resp)
+	b, err := payload(op, resp, MaxJSONResponse)
 	if err != nil {
 		return nil, err
 	}

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 )
 
 // ErrOutcomeUnknown is in the chain of a create error when the request may have reached the
@@ -75,13 +73,6 @@ func (e *TransportError) Unwrap() []error {
 		return []error{ErrOutcomeUnknown, e.Err}
 	}
 	return []error{e.Err}
-}
-
-// newResponseError builds a *ResponseError from a non-2xx response whose body azcore has already
-// downloaded. It tolerates empty and non-JSON bodies.
-func newResponseError(op string, resp *http.Response) *ResponseError {
-	body, _ := runtime.Payload(resp)
-	return parseResponseError(op, resp.StatusCode, resp.Header, body)
 }
 
 func parseResponseError(op string, status int, h http.Header, body []byte) *ResponseError {

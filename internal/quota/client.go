@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/liveness-operator/liveness-operator/internal/face"
@@ -48,13 +49,40 @@ var _ face.Client = (*limitedClient)(nil)
 
 // do runs one call under the limiter.
 func do[T any](c *limitedClient, ctx context.Context, p Priority, call func() (T, error)) (T, error) {
+	var zero T
+	release, err := c.l.callSlot(ctx)
+	if err != nil {
+		return zero, err
+	}
+	defer release()
 	if err := c.l.Acquire(ctx, p); err != nil {
-		var zero T
 		return zero, err
 	}
 	v, err := call()
 	c.l.Observe(err)
 	return v, err
+}
+
+// callSlot takes one of the account's call slots, waiting at most CallSlotWait (or until ctx
+// ends), and returns its release. The slot is taken before the quota token, so a call that
+// cannot go spends none of the quota.
+func (l *Limiter) callSlot(ctx context.Context) (func(), error) {
+	release := func() { <-l.slots }
+	select {
+	case l.slots <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := l.clock.NewTimer(CallSlotWait)
+	defer t.Stop()
+	select {
+	case l.slots <- struct{}{}:
+		return release, nil
+	case <-t.C():
+		return nil, fmt.Errorf("%w: %w: %d calls in flight for %s", ErrWaitAborted, ErrAccountBusy, cap(l.slots), CallSlotWait)
+	case <-ctx.Done():
+		return nil, abortError(ctx.Err())
+	}
 }
 
 // CreateLivenessSession is High priority: a user is waiting for the session.

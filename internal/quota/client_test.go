@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,4 +177,49 @@ func TestWrapDoesNotSendAbortedCalls(t *testing.T) {
 	require.Zero(t, f.count("delete")+f.count("getVerify"))
 	require.Equal(t, int64(1), l.Stats().High.Aborted)
 	require.Equal(t, int64(1), l.Stats().Low.Aborted)
+}
+
+// TestHangingAccountHoldsAtMostItsCallSlots: calls to an account whose endpoint hangs take at
+// most MaxConcurrentCalls slots; the next call is refused with ErrAccountBusy (never sent, no
+// quota spent) within CallSlotWait instead of holding another worker until its timeout.
+func TestHangingAccountHoldsAtMostItsCallSlots(t *testing.T) {
+	release := make(chan struct{})
+	hanging := &hangingClient{release: release, started: make(chan struct{}, 8)}
+	l := NewLimiter(Limits{RequestsPerSecond: 1000, Burst: 1000, MaxConcurrentCalls: 2}, nil)
+	c := l.Wrap(hanging)
+	done := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.GetLivenessSessionResult(context.Background(), "s")
+			done <- err
+		}()
+		<-hanging.started
+	}
+	start := time.Now()
+	_, err := c.GetLivenessSessionResult(context.Background(), "s")
+	require.ErrorIs(t, err, ErrAccountBusy)
+	require.ErrorIs(t, err, ErrWaitAborted)
+	require.Less(t, time.Since(start), CallSlotWait+time.Second)
+	require.Equal(t, int64(2), hanging.calls.Load(), "the refused call was never sent")
+	close(release)
+	for range 2 {
+		require.NoError(t, <-done)
+	}
+	_, err = c.GetLivenessSessionResult(context.Background(), "s")
+	require.NoError(t, err, "slots come back when calls end")
+}
+
+// hangingClient blocks every result read until release is closed.
+type hangingClient struct {
+	face.Client
+	release chan struct{}
+	started chan struct{}
+	calls   atomic.Int64
+}
+
+func (h *hangingClient) GetLivenessSessionResult(ctx context.Context, id string) (*face.LivenessSession, error) {
+	h.calls.Add(1)
+	h.started <- struct{}{}
+	<-h.release
+	return &face.LivenessSession{SessionID: id}, nil
 }

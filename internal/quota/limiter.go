@@ -50,10 +50,16 @@ func (p Priority) clamp() Priority {
 // too, so errors.Is(err, context.DeadlineExceeded) works as usual. No request was sent.
 var ErrWaitAborted = errors.New("quota: gave up waiting for a Face request token")
 
+// ErrAccountBusy is in the chain (with ErrWaitAborted) when the account already had
+// MaxConcurrentCalls calls in flight for CallSlotWait: the call was not sent.
+var ErrAccountBusy = errors.New("quota: the Face account has too many calls in flight")
+
 // Limiter is one account's request quota, shared by every worker that calls that account. It is
 // safe for concurrent use. See the package documentation for the design.
 type Limiter struct {
 	clock clock.WithDelayedExecution
+	// slots holds one token per call in flight (Limits.MaxConcurrentCalls).
+	slots chan struct{}
 
 	mu     sync.Mutex
 	limits Limits        // with defaults applied
@@ -93,7 +99,11 @@ func NewLimiter(limits Limits, clk clock.WithDelayedExecution) *Limiter {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	l := &Limiter{clock: clk}
+	slots := limits.MaxConcurrentCalls
+	if slots == 0 {
+		slots = DefaultMaxConcurrentCalls
+	}
+	l := &Limiter{clock: clk, slots: make(chan struct{}, slots)}
 	l.applyLocked(limits.withDefaults())
 	return l
 }

@@ -31,6 +31,14 @@ const (
 	// MaxMargin bounds Margin: more than a minute of delay variation is not jitter.
 	MaxMargin = time.Minute
 
+	// DefaultMaxConcurrentCalls is how many Face calls of one account may be in flight at once.
+	// A hanging endpoint then holds at most that many workers (16 by default); the others get
+	// ErrAccountBusy within CallSlotWait and are rescheduled. Face answers in milliseconds, so
+	// a healthy account never reaches it at S0 rates.
+	DefaultMaxConcurrentCalls = 8
+	// CallSlotWait is the longest a call waits for a free call slot of its account.
+	CallSlotWait = 2 * time.Second
+
 	// MaxPause caps a pause. Face's windows are at most a minute (F0); a Retry-After far beyond
 	// that is more likely a bad header than a request to stop the operator for hours.
 	MaxPause = 5 * time.Minute
@@ -47,6 +55,9 @@ type Limits struct {
 	// max(1, ceil(RequestsPerSecond)), which is DefaultBurst for the default rate and 1 for a
 	// per-minute quota.
 	Burst int
+	// MaxConcurrentCalls caps the account's calls in flight; zero means
+	// DefaultMaxConcurrentCalls. It is fixed when the limiter is created.
+	MaxConcurrentCalls int
 	// Margin is how much variation in network delay the limiter absorbs. Face counts a request
 	// when it arrives, the limiter when it lets it go; a request that travels faster than an
 	// earlier one arrives early, and at full load early means a 429 (measured on loopback with
@@ -80,6 +91,9 @@ func (l Limits) Validate() error {
 	r := l.RequestsPerSecond
 	if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || (r > 0 && r < MinRequestsPerSecond) {
 		return fmt.Errorf("quota: requestsPerSecond must be 0 (default) or a finite number >= %g (got %v)", MinRequestsPerSecond, r)
+	}
+	if l.MaxConcurrentCalls < 0 {
+		return fmt.Errorf("quota: maxConcurrentCalls must be 0 (default) or positive (got %d)", l.MaxConcurrentCalls)
 	}
 	if l.Burst < 0 || l.Burst > MaxBurst {
 		return fmt.Errorf("quota: burst must be between 0 (default) and %d (got %d)", MaxBurst, l.Burst)

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,9 +14,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/liveness-operator/liveness-operator/test/harness"
@@ -108,43 +104,8 @@ func kubectl(t *testing.T, kubeconfig string, args ...string) string {
 // The real manager binary, with only the permissions config/rbac grants it, runs the whole
 // session life; the deploy manifests are accepted by the real API server.
 func TestManagerBinaryWithGeneratedRBAC(t *testing.T) {
-	cp, err := harness.StartControlPlane()
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = cp.Stop() })
-	dir := t.TempDir()
-
-	admin, err := cp.Env.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, cp.Config)
-	require.NoError(t, err)
-	adminKC := writeKubeconfig(t, dir, "admin", admin)
-	operator, err := cp.Env.AddUser(envtest.User{Name: "liveness-operator"}, cp.Config)
-	require.NoError(t, err)
-	operatorKC := writeKubeconfig(t, dir, "operator", operator)
-
-	// Grant the operator exactly the generated ClusterRole, nothing more.
-	c, err := client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
-	require.NoError(t, err)
-	role := &rbacv1.ClusterRole{}
-	raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "config", "rbac", "role.yaml"))
-	require.NoError(t, err)
-	require.NoError(t, yaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096).Decode(role))
-	ctx := context.Background()
-	require.NoError(t, c.Create(ctx, role))
-	require.NoError(t, c.Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: objectMeta("liveness-operator"),
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "liveness-operator", APIGroup: "rbac.authorization.k8s.io"}},
-	}))
-
-	// The deploy manifests are accepted by the real API server (applied for real: with no
-	// kubelet here the Deployment's pods never run, so nothing competes with the test's manager).
-	applied := kubectl(t, adminKC, "apply", "-k", filepath.Join(harness.RepoRoot(), "config", "default"))
-	require.Contains(t, applied, "deployment.apps/liveness-operator-controller-manager created")
-
-	const key = "e2e-face-key-7f3a"
-	emuOut := startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", key)
-	endpoint := waitForURL(t, emuOut)
-	mgrOut := startProcess(t, []string{"FACE_ENDPOINT=" + endpoint, "FACE_APIKEY=" + key}, "manager",
-		"--kubeconfig", operatorKC, "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0")
+	env := startOperatorEnv(t)
+	adminKC, mgrOut, key := env.adminKC, env.managerOut, env.emulatorKey
 
 	sample := filepath.Join(harness.RepoRoot(), "config", "samples", "face_v1alpha1_livenesssession.yaml")
 	kubectl(t, adminKC, "apply", "-f", sample)

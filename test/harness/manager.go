@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -13,7 +14,6 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -23,8 +23,10 @@ import (
 	"github.com/liveness-operator/liveness-operator/controllers/account"
 	"github.com/liveness-operator/liveness-operator/controllers/session"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
+	"github.com/liveness-operator/liveness-operator/internal/endpoints"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/internal/quota"
+	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
 
 // Scheme knows the built-in kinds and the operator's.
@@ -62,6 +64,9 @@ type ManagerOptions struct {
 	Limits quota.Limits
 	// Credentials builds Entra ID credentials for accounts (default: azidentity).
 	Credentials account.CredentialFactory
+	// EntraExchange configures FaceAccounts' ServiceAccount token exchange, e.g.
+	// FakeEntra.ClientAssertionOptions (default: Azure's public cloud).
+	EntraExchange azidentity.ClientAssertionCredentialOptions
 	// OperatorNamespace holds ClusterFaceAccounts' key Secrets (default: the watched namespace).
 	OperatorNamespace string
 	// ExtraNamespaces are watched too (for example a second team's namespace).
@@ -70,6 +75,9 @@ type ManagerOptions struct {
 	// cluster-scoped, so every manager of a parallel test run would reconcile every one of them
 	// (each with its own operator namespace); only the test that uses them turns it on.
 	ClusterFaceAccounts bool
+	// AllowedEndpoints for namespaced FaceAccounts; default: loopback, any port (the tests'
+	// emulators).
+	AllowedEndpoints *endpoints.AllowList
 	// Clock defaults to the real clock.
 	Clock clock.PassiveClock
 	// Events defaults to the manager's recorder.
@@ -102,16 +110,12 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 	} else if !slices.Contains(namespaces, opts.OperatorNamespace) {
 		namespaces = append(namespaces, opts.OperatorNamespace)
 	}
-	cacheOpts := controllers.CacheOptions()
-	cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-	for _, ns := range namespaces {
-		cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cacheOpts,
+		Cache:                  controllers.CacheOptions(namespaces),
+		Client:                 controllers.ClientOptions(),
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
@@ -129,6 +133,10 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 			t.Fatalf("default account: %v", err)
 		}
 	}
+	allowed := opts.AllowedEndpoints
+	if allowed == nil {
+		allowed = endpoints.MustParse("127.0.0.1")
+	}
 	// Only the test's namespaces, like the cache, so parallel tests never meet.
 	r, err := controllers.Setup(mgr, controllers.SetupOptions{
 		Registry:                registry,
@@ -137,7 +145,10 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 		WatchNamespaces:         namespaces,
 		OperatorNamespace:       opts.OperatorNamespace,
 		Credentials:             opts.Credentials,
+		EntraExchange:           opts.EntraExchange,
 		SkipClusterFaceAccounts: !opts.ClusterFaceAccounts,
+		TokenSigner:             TestTokenSigner(t),
+		AllowedEndpoints:        allowed,
 	})
 	if err != nil {
 		t.Fatalf("setup controllers: %v", err)
@@ -155,4 +166,18 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 		t.Fatal("manager cache did not sync")
 	}
 	return &Manager{Reconciler: r, Registry: registry, Client: mgr.GetClient()}
+}
+
+// testTokenKey is the token signing key of every test manager and directly driven reconciler,
+// so that a "restarted process" verifies what an earlier one signed.
+var testTokenKey = []byte("liveness-operator-test-token-key")
+
+// TestTokenSigner is the token signer tests share (a fixed key: tests are not secret).
+func TestTokenSigner(t testing.TB) *tokenmac.Signer {
+	t.Helper()
+	s, err := tokenmac.New(testTokenKey)
+	if err != nil {
+		t.Fatalf("token signer: %v", err)
+	}
+	return s
 }

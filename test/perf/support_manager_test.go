@@ -64,7 +64,8 @@ func newManager(tb testing.TB, c *cluster, endpoint, apiKey string, s scale) *ma
 	// These scenarios measure the operator against an emulator with no quota, so the default
 	// account's limiter (S0, 10/s, by default) must not be what is measured; the quota scenario (scenario_quota_test.go) measures
 	// quota behaviour. Later flags (LIVENESS_PERF_MANAGER_ARGS) override these.
-	m.extraArgs = append([]string{"--face-requests-per-second=100000", "--face-burst=100000"}, s.ManagerArgs...)
+	m.extraArgs = append([]string{"--face-requests-per-second=100000", "--face-burst=100000",
+		"--operator-namespace=" + perfNamespace, "--metrics-secure=false"}, s.ManagerArgs...)
 	tb.Cleanup(func() {
 		m.stop()
 		keepRaw(tb, m.logPath, "manager.log")
