@@ -43,9 +43,15 @@ vet: ## go vet, and gofmt must have nothing to say.
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/manager and bin/face-emulator.
+build: ## Build bin/manager, bin/face-emulator, bin/example-app-server and bin/kubectl-liveness.
 	go build -o $(BIN)/manager ./cmd/manager
 	go build -o $(BIN)/face-emulator ./cmd/face-emulator
+	go build -o $(BIN)/example-app-server ./cmd/example-app-server
+	go build -o $(BIN)/kubectl-liveness ./cmd/kubectl-liveness
+
+.PHONY: browser
+browser: ## Install Debian's chromium for the browser tests (test/browser), when it is missing.
+	@hack/install-chromium.sh
 
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver and etcd from the Go module proxy into bin/k8s (first time: ~11 minutes).
@@ -56,7 +62,7 @@ KUBEBUILDER_ASSETS = $(ASSETS_ROOT)/$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)-$
 ##@ Test
 
 .PHONY: test
-test: control-plane verify-generated vet build ## Everything CI runs: generated files current, vet, unit, integration and end-to-end tests.
+test: control-plane browser verify-generated vet build ## Everything CI runs: generated files current, vet, unit, integration and end-to-end tests.
 	@echo "==> go test $(GO_TEST_FLAGS) ./... (control plane: $(KUBEBUILDER_ASSETS))"
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) LIVENESS_BIN_DIR=$(BIN) go test $(GO_TEST_FLAGS) ./...
 
@@ -73,6 +79,10 @@ bench-emulator: ## The emulator's own throughput (create+get+delete cycles per s
 .PHONY: demo
 demo: control-plane build demo-tools ## The whole flow on a local control plane, the Face emulator and the operator.
 	@KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) BIN=$(BIN) hack/demo.sh
+
+.PHONY: demo-app
+demo-app: control-plane build demo-tools ## The example app server's page on a local control plane, emulator and operator (until Ctrl-C).
+	@KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) BIN=$(BIN) hack/demo-app.sh
 
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine; none runs on the dev machines).

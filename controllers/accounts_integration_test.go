@@ -118,6 +118,20 @@ func TestClusterFaceAccountAdmitsOnlySelectedNamespaces(t *testing.T) {
 	ls := waitCondition(t, red, "refused", facev1.ConditionStalled, metav1.ConditionTrue, facev1.ReasonNamespaceNotAllowed)
 	require.Contains(t, conditionMessage(ls, facev1.ConditionReady), fmt.Sprintf("does not admit namespace %q", red))
 	require.Empty(t, emu.SessionsFor(red+"-refused"))
+
+	// The admitted namespace loses admission: its running session stops calling Face (no more
+	// polls, even when asked) and says why.
+	require.NoError(t, k8sClient.Get(ctx, types.NamespacedName{Name: blue}, nsObj))
+	nsObj.Labels = map[string]string{"team": "gone"}
+	require.NoError(t, k8sClient.Update(ctx, nsObj))
+	harness.Eventually(t, 20*time.Second, func() string {
+		requestSync(t, blue, "admitted")
+		return conditionIs(get(t, blue, "admitted"), facev1.ConditionStalled, metav1.ConditionTrue, facev1.ReasonNamespaceNotAllowed)
+	})
+	polls := emu.Stats().ByOperation[emulator.OpGetLivenessSessionResult].Total
+	requestSync(t, blue, "admitted")
+	time.Sleep(2 * time.Second)
+	require.Equal(t, polls, emu.Stats().ByOperation[emulator.OpGetLivenessSessionResult].Total, "no poll for a namespace that lost admission")
 }
 
 // A wrong key: the account is not Ready, its session waits with a credentials reason, and both

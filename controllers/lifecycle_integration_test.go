@@ -283,3 +283,26 @@ func TestLongNameWithDashAtTheLabelCut(t *testing.T) {
 	waitCondition(t, ns, name, facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady)
 	require.Len(t, emu.SessionsFor(ns+"-"+name), 1, "one billed create")
 }
+
+// sync-requested-at is the tenant's to write at any rate: forced polls are limited to one per
+// second per session, however many new values arrive.
+func TestSyncRequestsForceAtMostOnePollPerSecond(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Endpoint: emu.URL, APIKey: harness.TestAPIKey})
+	require.NoError(t, k8sClient.Create(context.Background(), newSession(ns, "chatty")))
+	waitCondition(t, ns, "chatty", facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady)
+	before := emu.Stats().ByOperation[emulator.OpGetLivenessSessionResult].Total
+	start := time.Now()
+	for range 40 {
+		requestSync(t, ns, "chatty")
+	}
+	time.Sleep(time.Second)
+	elapsed := time.Since(start)
+	polls := emu.Stats().ByOperation[emulator.OpGetLivenessSessionResult].Total - before
+	// One poll per started second, plus the schedule's own polls in that window (at 1 s, 3 s,
+	// 7 s after creation) and the poll answering the last request.
+	require.LessOrEqual(t, polls, int64(elapsed/time.Second)+4, "%d polls in %s for 40 sync requests", polls, elapsed)
+	require.Positive(t, polls, "sync requests are still answered")
+}

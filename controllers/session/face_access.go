@@ -45,10 +45,11 @@ func (f *faceAccess) client(ctx context.Context) (face.Client, error) {
 //   - a session being deleted says why its cloud session cannot be deleted yet (Reconciling),
 //     and looks again no later than the moment its cloud session has certainly expired, when
 //     deletion releases the finalizer without the account;
-//   - a session that already exists stays Ready (its token is published) and just retries its
-//     next step later;
-//   - a session not yet created is Stalled when a human must act (a namespace the account does
-//     not admit), otherwise Reconciling, waiting.
+//   - a session Stalled when a human must act (a namespace the account does not admit, also one
+//     that lost admission after its session was created: polls and exports stop);
+//   - a session that already exists otherwise stays Ready (its token is published) and just
+//     retries its next step later;
+//   - a session not yet created otherwise is Reconciling, waiting.
 //
 // Account changes also wake waiting sessions through the account watch.
 func (r *Reconciler) onAccountUnavailable(ls *facev1.LivenessSession, err error) (ctrl.Result, error) {
@@ -64,10 +65,12 @@ func (r *Reconciler) onAccountUnavailable(ls *facev1.LivenessSession, err error)
 		if until := expiryCertainAt(ls); !until.IsZero() && until.Sub(now) < wait {
 			wait = until.Sub(now) + time.Second
 		}
-	case ls.Status.SessionID != "":
 	case unavailable.Stalled:
+		// Waiting will not help (a namespace the account does not admit, even one that lost
+		// admission after its session was created): no Face call is made for it.
 		r.stall(ls, unavailable.Reason, unavailable.Message)
 		return ctrl.Result{}, nil
+	case ls.Status.SessionID != "":
 	default:
 		setProgressing(ls, unavailable.Reason, unavailable.Message)
 	}

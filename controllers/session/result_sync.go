@@ -17,6 +17,9 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
+// minForcedPollInterval is the shortest time between two polls a sync request forces.
+const minForcedPollInterval = time.Second
+
 // syncResult follows the end user's check and owns the Completed condition and the outcome
 // fields. It polls Face on the session's own schedule (nextPollAt), or at once when the app
 // server annotated the resource with sync-requested-at after the last poll, and stops for good
@@ -47,6 +50,10 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		obs = last.unsaved
 	case known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)):
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil
+	case known && last.syncRequest != request && now.Before(last.at.Add(minForcedPollInterval)):
+		// sync-requested-at is the tenant's to write as often as it likes: at most one forced
+		// poll per second per session, the new request answered by the next allowed one.
+		return ctrl.Result{RequeueAfter: last.at.Add(minForcedPollInterval).Sub(now)}, nil
 	default:
 		fc, err := fa.client(ctx)
 		if err != nil {

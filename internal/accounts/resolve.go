@@ -95,8 +95,8 @@ func SessionAccountRef(ls *facev1.LivenessSession) *facev1.AccountReference {
 	return ls.Spec.AccountRef
 }
 
-// checkAccount verifies the account exists, is Ready, and (for a new session) admits the
-// session's namespace.
+// checkAccount verifies the account exists, is Ready, and admits the session's namespace
+// (unless the session is being deleted).
 func (a AccountResolver) checkAccount(ctx context.Context, ls *facev1.LivenessSession, key Key) error {
 	var obj client.Object = &facev1.FaceAccount{}
 	if key.Kind == facev1.AccountKindClusterFaceAccount {
@@ -117,7 +117,9 @@ func (a AccountResolver) checkAccount(ctx context.Context, ls *facev1.LivenessSe
 	case *facev1.FaceAccount:
 		conds = o.Status.Conditions
 	}
-	if sel != nil && ls.Status.SessionID == "" {
+	// Checked for every call, not only at creation: a namespace that loses admission stops
+	// having Face called for it (polls, image export). Deleting its cloud session stays allowed.
+	if sel != nil && ls.DeletionTimestamp.IsZero() {
 		if err := a.admits(ctx, sel, ls.Namespace, key); err != nil {
 			return err
 		}

@@ -77,6 +77,13 @@ func buildInto(dir, name, pkg string) error {
 // startProcess runs a binary until the test ends and returns its combined output buffer.
 func startProcess(t *testing.T, env []string, name string, args ...string) *harness.SyncBuffer {
 	t.Helper()
+	out, _ := startCommand(t, env, name, args...)
+	return out
+}
+
+// startCommand is startProcess that also returns the running command (for its pid).
+func startCommand(t *testing.T, env []string, name string, args ...string) (*harness.SyncBuffer, *exec.Cmd) {
+	t.Helper()
 	out := &harness.SyncBuffer{}
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -89,7 +96,7 @@ func startProcess(t *testing.T, env []string, name string, args ...string) *harn
 			t.Logf("%s output:\n%s", name, out.String())
 		}
 	})
-	return out
+	return out, cmd
 }
 
 // kubectl runs kubectl with the given kubeconfig.

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -29,8 +32,9 @@ type operatorEnv struct {
 	adminKC string
 	// emulatorURL is the Face emulator's endpoint; emulatorKey its API key.
 	emulatorURL, emulatorKey string
-	// managerOut is the manager's combined output.
+	// managerOut is the manager's combined output; managerPID its process id.
 	managerOut *harness.SyncBuffer
+	managerPID int
 }
 
 // startOperatorEnv starts everything; managerArgs are appended to the manager's flags.
@@ -71,7 +75,15 @@ func startOperatorEnv(t *testing.T, managerArgs ...string) *operatorEnv {
 	emuOut := startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", env.emulatorKey)
 	env.emulatorURL = waitForURL(t, emuOut)
 	args := append([]string{"--kubeconfig", operatorKC, "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0"}, managerArgs...)
-	env.managerOut = startProcess(t, []string{"FACE_ENDPOINT=" + env.emulatorURL, "FACE_APIKEY=" + env.emulatorKey}, "manager", args...)
+	var cmd *exec.Cmd
+	env.managerOut, cmd = startCommand(t, []string{"FACE_ENDPOINT=" + env.emulatorURL, "FACE_APIKEY=" + env.emulatorKey}, "manager", args...)
+	env.managerPID = cmd.Process.Pid
+	harness.Eventually(t, 30*time.Second, func() string {
+		if !strings.Contains(env.managerOut.String(), "Starting workers") {
+			return "the manager has not started its workers"
+		}
+		return ""
+	})
 	return env
 }
 

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	goruntime "runtime"
 	"slices"
 	"testing"
 	"time"
@@ -159,7 +160,10 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("manager stopped with: %v", err)
+			// Show what did not stop: the reconciles still running hold the answer.
+			buf := make([]byte, 1<<20)
+			buf = buf[:goruntime.Stack(buf, true)]
+			t.Errorf("manager stopped with: %v\ngoroutines:\n%s", err, buf)
 		}
 	})
 	if !mgr.GetCache().WaitForCacheSync(ctx) {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
+	"github.com/liveness-operator/liveness-operator/internal/emulator"
+	"github.com/liveness-operator/liveness-operator/test/harness"
+)
+
+// One control plane for the package; each test has its own namespace (and, where it needs
+// one, emulator and operator), and runs the plugin as a user with only the app server Role.
+var (
+	cpOnce sync.Once
+	cp     *harness.ControlPlane
+	cpErr  error
+	admin  client.Client
+)
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(logr.Discard())
+	code := m.Run()
+	if cp != nil {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop control plane:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+var nsCounter atomic.Int64
+
+// pluginEnv is one test's namespace and the kubeconfig the plugin uses.
+type pluginEnv struct {
+	ns, kubeconfig string
+	emu            *harness.Emulator
+}
+
+func newPluginEnv(t *testing.T, withOperator bool) *pluginEnv {
+	t.Helper()
+	cpOnce.Do(func() {
+		if cp, cpErr = harness.StartControlPlane(); cpErr == nil {
+			admin, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
+		}
+	})
+	require.NoError(t, cpErr)
+	ns := fmt.Sprintf("kl%d-%s", nsCounter.Add(1), strings.ToLower(t.Name()))
+	if len(ns) > 63 {
+		ns = strings.TrimRight(ns[:63], "-")
+	}
+	ctx := context.Background()
+	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	e := &pluginEnv{ns: ns}
+	if withOperator {
+		e.emu = harness.StartEmulator(t, emulator.Config{})
+		harness.StartManager(t, cp.Config, ns, harness.ManagerOptions{Endpoint: e.emu.URL, APIKey: harness.TestAPIKey})
+	}
+	user, err := cp.AddAppServerUser(ctx, ns, "kubectl-"+ns)
+	require.NoError(t, err)
+	kc, err := user.KubeConfig()
+	require.NoError(t, err)
+	e.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(e.kubeconfig, kc, 0o600))
+	return e
+}
+
+// result is one plugin run.
+type result struct {
+	stdout, stderr string
+	err            error
+}
+
+// kubectlLiveness runs the plugin in process with --kubeconfig and -n set.
+func (e *pluginEnv) kubectlLiveness(t *testing.T, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	root := newRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &stdout, ErrOut: &stderr})
+	root.SetArgs(append([]string{"--kubeconfig", e.kubeconfig, "-n", e.ns}, args...))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	return result{stdout: stdout.String(), stderr: stderr.String(), err: err}
+}
+
+// ok runs the plugin and requires success.
+func (e *pluginEnv) ok(t *testing.T, args ...string) string {
+	t.Helper()
+	r := e.kubectlLiveness(t, args...)
+	require.NoError(t, r.err, "kubectl liveness %s\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.stdout, r.stderr)
+	return r.stdout
+}
+
+func (e *pluginEnv) get(t *testing.T, name string) *facev1.LivenessSession {
+	t.Helper()
+	ls := &facev1.LivenessSession{}
+	require.NoError(t, admin.Get(context.Background(), types.NamespacedName{Namespace: e.ns, Name: name}, ls))
+	return ls
+}

@@ -1,0 +1,99 @@
+package livenessclient_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/liveness-operator/liveness-operator/internal/emulator"
+	"github.com/liveness-operator/liveness-operator/pkg/livenessclient"
+	"github.com/liveness-operator/liveness-operator/test/harness"
+)
+
+// One control plane serves the package's tests; each test has its own namespace, emulator
+// and manager, and talks to the API server as a user holding only the app server Role.
+var (
+	cpOnce sync.Once
+	cp     *harness.ControlPlane
+	cpErr  error
+	admin  client.Client
+)
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(logr.Discard())
+	code := m.Run()
+	if cp != nil {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop control plane:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+var nsCounter atomic.Int64
+
+// env is one test's world.
+type env struct {
+	ns     string
+	emu    *harness.Emulator
+	client *livenessclient.Client
+}
+
+// newEnv starts the control plane if needed, a namespace, an emulator and (unless
+// withoutOperator) the operator, and a livenessclient with the app server's permissions.
+func newEnv(t *testing.T, withoutOperator bool) *env {
+	t.Helper()
+	cpOnce.Do(func() {
+		if cp, cpErr = harness.StartControlPlane(); cpErr == nil {
+			admin, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
+		}
+	})
+	require.NoError(t, cpErr)
+	ns := fmt.Sprintf("lc%d-%s", nsCounter.Add(1), strings.ToLower(t.Name()))
+	if len(ns) > 63 {
+		ns = strings.TrimRight(ns[:63], "-")
+	}
+	ctx := context.Background()
+	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	e := &env{ns: ns, emu: harness.StartEmulator(t, emulator.Config{})}
+	if !withoutOperator {
+		harness.StartManager(t, cp.Config, ns, harness.ManagerOptions{Endpoint: e.emu.URL, APIKey: harness.TestAPIKey})
+	}
+	user, err := cp.AddAppServerUser(ctx, ns, "app-"+ns)
+	require.NoError(t, err)
+	e.client, err = livenessclient.New(user.Config(), ns)
+	require.NoError(t, err)
+	return e
+}
+
+// referenceFace is the sample reference image of config/samples/verify.
+func referenceFace(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "config", "samples", "verify", "reference-face.png"))
+	require.NoError(t, err)
+	return b
+}
+
+// tinyPNG is a real PNG that is too small for Face (under 1 KB and 36x36 pixels): it passes
+// any format check and only the operator's validation refuses it.
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewGray(image.Rect(0, 0, 20, 20))))
+	return buf.Bytes()
+}

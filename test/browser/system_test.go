@@ -1,0 +1,149 @@
+package browser
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/liveness-operator/liveness-operator/internal/emulator"
+	"github.com/liveness-operator/liveness-operator/test/harness"
+)
+
+// system is everything the page runs against.
+type system struct {
+	namespace string
+	admin     client.Client
+	emu       *harness.Emulator
+	manager   *output
+	appServer *output
+	appURL    string
+}
+
+// namespace of the app server's sessions.
+const namespace = "shop"
+
+// operatorNamespace is the manager's own namespace.
+const operatorNamespace = "liveness-operator-system"
+
+// startSystem starts the control plane, the emulator, bin/manager (as an administrator) and
+// bin/example-app-server (as a user holding only the documented app server Role, with the
+// development-only emulator pass-through for the page's stand-in SDK).
+func startSystem(t *testing.T) *system {
+	t.Helper()
+	cp, err := harness.StartControlPlane()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cp.Stop() })
+	ctx := context.Background()
+	s := &system{namespace: namespace}
+	s.admin, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
+	require.NoError(t, err)
+	// The manager keeps its token signing key in its own namespace (--operator-namespace).
+	for _, ns := range []string{namespace, operatorNamespace} {
+		require.NoError(t, s.admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	}
+
+	dir := t.TempDir()
+	adminUser, err := cp.Env.AddUser(envtest.User{Name: "browser-admin", Groups: []string{"system:masters"}}, cp.Config)
+	require.NoError(t, err)
+	appUser, err := cp.AddAppServerUser(ctx, namespace, "example-app-server")
+	require.NoError(t, err)
+
+	s.emu = harness.StartEmulator(t, emulator.Config{})
+	s.manager = startProcess(t, []string{"FACE_ENDPOINT=" + s.emu.URL, "FACE_APIKEY=" + harness.TestAPIKey}, "manager",
+		"--kubeconfig", writeKubeconfig(t, dir, "admin", adminUser),
+		"--operator-namespace", operatorNamespace,
+		"--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0")
+	s.appServer = startProcess(t, nil, "example-app-server",
+		"--kubeconfig", writeKubeconfig(t, dir, "app", appUser), "--namespace", namespace,
+		"--listen", "127.0.0.1:0", "--face-emulator-endpoint", s.emu.URL)
+	s.appURL = s.appServer.waitForURL(t, "example-app-server listening on ")
+	harness.Eventually(t, time.Minute, func() string {
+		if strings.Contains(s.manager.String(), "Starting workers") {
+			return ""
+		}
+		return "the manager has not started its workers"
+	})
+	return s
+}
+
+func writeKubeconfig(t *testing.T, dir, name string, u *envtest.AuthenticatedUser) string {
+	t.Helper()
+	kc, err := u.KubeConfig()
+	require.NoError(t, err)
+	path := filepath.Join(dir, name+".kubeconfig")
+	require.NoError(t, os.WriteFile(path, kc, 0o600))
+	return path
+}
+
+// output is a process's combined stdout and stderr, safe to read while it writes.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// waitForURL returns the URL on the first line that starts with prefix.
+func (o *output) waitForURL(t *testing.T, prefix string) string {
+	t.Helper()
+	var url string
+	harness.Eventually(t, 30*time.Second, func() string {
+		sc := bufio.NewScanner(strings.NewReader(o.String()))
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+				url = strings.TrimSpace(rest)
+				return ""
+			}
+		}
+		return "no line starting " + prefix
+	})
+	return url
+}
+
+// startProcess runs a binary of binDir until the test ends; its output is shown if it fails.
+func startProcess(t *testing.T, env []string, name string, args ...string) *output {
+	t.Helper()
+	out := &output{}
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
+	return out
+}
