@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,6 +103,10 @@ func run(o options) error {
 		return fmt.Errorf("--allowed-face-endpoints: %w", err)
 	}
 	watchNamespaces := splitList(o.watchNamespaces)
+	if len(watchNamespaces) > 0 && !slices.Contains(watchNamespaces, o.operatorNamespace) {
+		// ClusterFaceAccounts' key Secrets live there, and their rotation is watched.
+		watchNamespaces = append(watchNamespaces, o.operatorNamespace)
+	}
 	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout}, nil)
 	// Each account's quota counters (waits, pauses, aborted calls) as Prometheus metrics.
 	metrics.Registry.MustRegister(registry)

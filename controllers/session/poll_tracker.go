@@ -24,6 +24,9 @@ type pollRecord struct {
 	// a new request. Values are compared, not times, so clock skew between the app server that
 	// writes the annotation and the operator cannot hide a request.
 	syncRequest string
+	// polled says the record is of a Face call (not of a schedule start or resume): only those
+	// count against the forced-poll rate limit.
+	polled bool
 	// unsaved is what that poll observed, kept until its status write succeeds: a write that
 	// lost an optimistic-concurrency race is redone from it instead of polling Face again.
 	unsaved *cloudSession
@@ -41,19 +44,19 @@ func (p *pollTracker) lastPoll(uid types.UID) (pollRecord, bool) {
 	return r, ok
 }
 
-// record notes a poll (or the session's creation, which starts its schedule) and the sync
-// request it answers.
-func (p *pollTracker) record(uid types.UID, at time.Time, syncRequest string) {
+// record notes a poll that called Face (polled) or the start of a session's schedule, and the
+// sync request it answers.
+func (p *pollTracker) record(uid types.UID, at time.Time, syncRequest string, polled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.polls[uid] = pollRecord{at: at, syncRequest: syncRequest}
+	p.polls[uid] = pollRecord{at: at, syncRequest: syncRequest, polled: polled}
 }
 
 // remember keeps a poll's observation until it is saved.
 func (p *pollTracker) remember(uid types.UID, at time.Time, syncRequest string, obs *cloudSession) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.polls[uid] = pollRecord{at: at, syncRequest: syncRequest, unsaved: obs}
+	p.polls[uid] = pollRecord{at: at, syncRequest: syncRequest, polled: true, unsaved: obs}
 }
 
 // saved drops a kept observation once status holds it.

@@ -38,7 +38,7 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		// A session this process has not polled yet (it restarted): resume the session's own
 		// schedule rather than poll now, or a restart would poll every open session at once
 		// (measured: ~90 polls per restart at 300 open sessions, against a quota of 10/s).
-		r.polls.record(ls.UID, now, request)
+		r.polls.record(ls.UID, now, request, false)
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, now).Sub(now)}, nil
 	}
 	var obs *cloudSession
@@ -50,7 +50,7 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		obs = last.unsaved
 	case known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)):
 		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil
-	case known && last.syncRequest != request && now.Before(last.at.Add(minForcedPollInterval)):
+	case known && last.polled && last.syncRequest != request && now.Before(last.at.Add(minForcedPollInterval)):
 		// sync-requested-at is the tenant's to write as often as it likes: at most one forced
 		// poll per second per session, the new request answered by the next allowed one.
 		return ctrl.Result{RequeueAfter: last.at.Add(minForcedPollInterval).Sub(now)}, nil
@@ -63,7 +63,7 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		obs, err = getCloudSession(pollCtx, fc, ls)
 		cancel()
 		if err != nil {
-			r.polls.record(ls.UID, now, request)
+			r.polls.record(ls.UID, now, request, true)
 			return r.onPollError(ctx, ls, err, now)
 		}
 		r.polls.remember(ls.UID, now, request, obs)
@@ -109,7 +109,7 @@ func (r *Reconciler) onPollError(ctx context.Context, ls *facev1.LivenessSession
 // startPollSchedule starts a new session's poll schedule at its creation, answering the sync
 // request in force then (a request made before the session existed needs no extra poll).
 func (r *Reconciler) startPollSchedule(ls *facev1.LivenessSession, created time.Time) {
-	r.polls.record(ls.UID, created, ls.Annotations[facev1.AnnotationSyncRequestedAt])
+	r.polls.record(ls.UID, created, ls.Annotations[facev1.AnnotationSyncRequestedAt], false)
 }
 
 // afterStatusWrite is result sync's hook after the reconcile's status write (err is the write's

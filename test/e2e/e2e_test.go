@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -126,6 +127,9 @@ func TestManagerBinaryWithGeneratedRBAC(t *testing.T) {
 
 	kubectl(t, adminKC, "delete", "livenesssession", "login-check-42", "--timeout=60s")
 	require.NotContains(t, mgrOut.String(), key, "the API key must never be logged")
+	plainToken, err := base64.StdEncoding.DecodeString(token)
+	require.NoError(t, err)
+	require.NotContains(t, mgrOut.String(), string(plainToken), "the session's auth token must never be logged")
 	require.NotContains(t, mgrOut.String(), "forbidden", "the generated RBAC must be enough")
 }
 

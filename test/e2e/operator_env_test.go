@@ -40,6 +40,29 @@ type operatorEnv struct {
 // startOperatorEnv starts everything; managerArgs are appended to the manager's flags.
 func startOperatorEnv(t *testing.T, managerArgs ...string) *operatorEnv {
 	t.Helper()
+	return startOperatorEnvWithRBAC(t, bindGeneratedClusterRole, nil, managerArgs...)
+}
+
+// bindGeneratedClusterRole binds exactly the generated ClusterRole to the operator's user.
+func bindGeneratedClusterRole(t *testing.T, admin client.Client, user string) {
+	t.Helper()
+	role := &rbacv1.ClusterRole{}
+	raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "config", "rbac", "role.yaml"))
+	require.NoError(t, err)
+	require.NoError(t, yaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096).Decode(role))
+	ctx := context.Background()
+	require.NoError(t, admin.Create(ctx, role))
+	require.NoError(t, admin.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: objectMeta("liveness-operator"),
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: user, APIGroup: "rbac.authorization.k8s.io"}},
+	}))
+}
+
+// startOperatorEnvWithRBAC is startOperatorEnv with the operator's permissions granted by
+// grant (after config/default is applied and namespaces, if any, are created).
+func startOperatorEnvWithRBAC(t *testing.T, grant func(*testing.T, client.Client, string), namespaces []string, managerArgs ...string) *operatorEnv {
+	t.Helper()
 	cp, err := harness.StartControlPlane()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cp.Stop() })
@@ -52,25 +75,18 @@ func startOperatorEnv(t *testing.T, managerArgs ...string) *operatorEnv {
 	require.NoError(t, err)
 	operatorKC := writeKubeconfig(t, dir, "operator", operator)
 
-	// Grant the operator exactly the generated ClusterRole, nothing more.
 	env.admin, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
 	require.NoError(t, err)
-	role := &rbacv1.ClusterRole{}
-	raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "config", "rbac", "role.yaml"))
-	require.NoError(t, err)
-	require.NoError(t, yaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096).Decode(role))
-	ctx := context.Background()
-	require.NoError(t, env.admin.Create(ctx, role))
-	require.NoError(t, env.admin.Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: objectMeta("liveness-operator"),
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: role.Name},
-		Subjects:   []rbacv1.Subject{{Kind: "User", Name: "liveness-operator", APIGroup: "rbac.authorization.k8s.io"}},
-	}))
 
 	// The deploy manifests are accepted by the real API server (applied for real: with no
 	// kubelet here the Deployment's pods never run, so nothing competes with the test's manager).
 	applied := kubectl(t, env.adminKC, "apply", "-k", filepath.Join(harness.RepoRoot(), "config", "default"))
 	require.Contains(t, applied, "deployment.apps/liveness-operator-controller-manager created")
+	for _, ns := range namespaces {
+		env.namespace(t, ns)
+	}
+	// Grant the operator exactly what is asked for, nothing more.
+	grant(t, env.admin, "liveness-operator")
 
 	emuOut := startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", env.emulatorKey)
 	env.emulatorURL = waitForURL(t, emuOut)
