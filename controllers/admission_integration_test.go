@@ -35,6 +35,18 @@ func TestInvalidSpecsAreRejectedAtAdmission(t *testing.T) {
 			"spec.livenessModelVersion"},
 		{"secret name not a DNS name", func(ls *facev1.LivenessSession) { ls.Spec.TokenSecretName = "Token_Secret" },
 			"spec.tokenSecretName"},
+		{"token Secret template sets the operator's label", func(ls *facev1.LivenessSession) {
+			ls.Spec.TokenSecretTemplate = &facev1.SecretTemplate{Labels: map[string]facev1.LabelValue{facev1.LabelManagedBy: "me"}}
+		}, "may not set the operator's own labels"},
+		{"token Secret template sets an operator annotation", func(ls *facev1.LivenessSession) {
+			ls.Spec.TokenSecretTemplate = &facev1.SecretTemplate{Annotations: map[string]facev1.AnnotationValue{facev1.AnnotationSignature: "x"}}
+		}, "may not set the operator's own annotations"},
+		{"token Secret template label value invalid", func(ls *facev1.LivenessSession) {
+			ls.Spec.TokenSecretTemplate = &facev1.SecretTemplate{Labels: map[string]facev1.LabelValue{"team": "-bad-"}}
+		}, "spec.tokenSecretTemplate.labels.team"},
+		{"token Secret template label key invalid", func(ls *facev1.LivenessSession) {
+			ls.Spec.TokenSecretTemplate = &facev1.SecretTemplate{Labels: map[string]facev1.LabelValue{"no spaces": "x"}}
+		}, "every key must be a valid label key"},
 		{"session image Secret named like the default token Secret", func(ls *facev1.LivenessSession) {
 			ls.Spec.EnableSessionImage, ls.Spec.SessionImageSecretName = true, ls.Name
 		}, "spec.sessionImageSecretName must differ from the token Secret's name"},

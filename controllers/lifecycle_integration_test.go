@@ -306,3 +306,26 @@ func TestSyncRequestsForceAtMostOnePollPerSecond(t *testing.T) {
 	require.LessOrEqual(t, polls, int64(elapsed/time.Second)+4, "%d polls in %s for 40 sync requests", polls, elapsed)
 	require.Positive(t, polls, "sync requests are still answered")
 }
+
+// spec.tokenSecretTemplate's labels and annotations land on the token Secret, beside the
+// operator's own, so tools that select Secrets find it.
+func TestTokenSecretTemplate(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Endpoint: emu.URL, APIKey: harness.TestAPIKey})
+	ls := newSession(ns, "templated")
+	ls.Spec.TokenSecretTemplate = &facev1.SecretTemplate{
+		Labels:      map[string]facev1.LabelValue{"app": "checkout", "reloader.example/watch": "true"},
+		Annotations: map[string]facev1.AnnotationValue{"reloader.example/match": "true"},
+	}
+	require.NoError(t, k8sClient.Create(context.Background(), ls))
+	waitCondition(t, ns, "templated", facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady)
+	secret := &corev1.Secret{}
+	require.NoError(t, k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "templated"}, secret))
+	require.Equal(t, "checkout", secret.Labels["app"])
+	require.Equal(t, "true", secret.Labels["reloader.example/watch"])
+	require.Equal(t, "true", secret.Annotations["reloader.example/match"])
+	require.Equal(t, facev1.ManagedByValue, secret.Labels[facev1.LabelManagedBy], "the operator's own label stays")
+	require.NotEmpty(t, secret.Annotations[facev1.AnnotationSignature])
+}

@@ -38,6 +38,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="has(self.accountRef) == has(oldSelf.accountRef) && (!has(self.accountRef) || self.accountRef == oldSelf.accountRef)",message="spec.accountRef is immutable: the cloud session lives in the first account's Face resource; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.verification) == has(oldSelf.verification) && (!has(self.verification) || self.verification == oldSelf.verification)",message="spec.verification is immutable: a cloud session cannot change; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="has(self.sessionImageSecretName) == has(oldSelf.sessionImageSecretName) && (!has(self.sessionImageSecretName) || self.sessionImageSecretName == oldSelf.sessionImageSecretName)",message="spec.sessionImageSecretName is immutable; delete and recreate the LivenessSession"
+// +kubebuilder:validation:XValidation:rule="has(self.tokenSecretTemplate) == has(oldSelf.tokenSecretTemplate) && (!has(self.tokenSecretTemplate) || self.tokenSecretTemplate == oldSelf.tokenSecretTemplate)",message="spec.tokenSecretTemplate is immutable: the token Secret was written with it; delete and recreate the LivenessSession"
 // +kubebuilder:validation:XValidation:rule="!has(self.sessionImageSecretName) || (has(self.enableSessionImage) && self.enableSessionImage)",message="spec.sessionImageSecretName needs spec.enableSessionImage: true (Face stores no session image otherwise)"
 // +kubebuilder:validation:XValidation:rule="!has(self.sessionImageSecretName) || !has(self.tokenSecretName) || self.sessionImageSecretName != self.tokenSecretName",message="spec.sessionImageSecretName must differ from spec.tokenSecretName"
 type LivenessSessionSpec struct {
@@ -104,12 +105,43 @@ type LivenessSessionSpec struct {
 	// +optional
 	SessionImageSecretName string `json:"sessionImageSecretName,omitempty"`
 
+	// TokenSecretTemplate adds labels and annotations to the token Secret, so that tools which
+	// select Secrets (Reloader, label selectors, policy engines) find it. The operator's own
+	// keys (app.kubernetes.io/managed-by, face.liveness-operator.io/*) cannot be set.
+	// +optional
+	TokenSecretTemplate *SecretTemplate `json:"tokenSecretTemplate,omitempty"`
+
 	// DeletionPolicy says whether deleting the resource deletes the cloud session (Delete, the
 	// default) or leaves it to expire (Orphan). It may change at any time.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
+
+// SecretTemplate is extra metadata for a Secret the operator writes.
+type SecretTemplate struct {
+	// Labels to add: at most 16, valid label keys and values.
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k != 'app.kubernetes.io/managed-by' && !k.startsWith('face.liveness-operator.io/'))",message="spec.tokenSecretTemplate.labels may not set the operator's own labels (app.kubernetes.io/managed-by, face.liveness-operator.io/*)"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.tokenSecretTemplate.labels: every key must be a valid label key ([prefix/]name, name at most 63 characters)"
+	// +optional
+	Labels map[string]LabelValue `json:"labels,omitempty"`
+	// Annotations to add: at most 16, values of at most 4096 characters.
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('face.liveness-operator.io/'))",message="spec.tokenSecretTemplate.annotations may not set the operator's own annotations (face.liveness-operator.io/*)"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 317 && k.matches('^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$'))",message="spec.tokenSecretTemplate.annotations: every key must be a valid annotation key ([prefix/]name)"
+	// +optional
+	Annotations map[string]AnnotationValue `json:"annotations,omitempty"`
+}
+
+// LabelValue is a label's value: at most 63 characters, alphanumeric at both ends.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`
+type LabelValue string
+
+// AnnotationValue is an annotation's value, at most 4096 characters here.
+// +kubebuilder:validation:MaxLength=4096
+type AnnotationValue string
 
 // Outcome is the consumer-facing summary of the end user's liveness check.
 type Outcome string

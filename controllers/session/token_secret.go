@@ -31,6 +31,11 @@ func (r *Reconciler) tokenSecretFor(ls *facev1.LivenessSession, s *cloudSession,
 	meta := ownedSecretMeta(ls, ls.TokenSecretNameOrDefault(), s.ID)
 	meta.Annotations[facev1.AnnotationExpiresAt] = expiresAt.UTC().Format(time.RFC3339)
 	meta.Annotations[facev1.AnnotationSignature] = r.TokenSigner.Sign(s.ID, ls.UID, expiresAt)
+	if t := ls.Spec.TokenSecretTemplate; t != nil {
+		// Admission refuses the operator's own keys; the operator's values win all the same.
+		meta.Labels = mergeKeepingOwn(meta.Labels, t.Labels)
+		meta.Annotations = mergeKeepingOwn(meta.Annotations, t.Annotations)
+	}
 	return &corev1.Secret{
 		ObjectMeta: meta,
 		Type:       facev1.SecretType,
@@ -41,6 +46,16 @@ func (r *Reconciler) tokenSecretFor(ls *facev1.LivenessSession, s *cloudSession,
 			facev1.SecretKeyExpiresAt: expiresAt.UTC().Format(time.RFC3339),
 		},
 	}
+}
+
+// mergeKeepingOwn adds extra's entries to own, never replacing one of own's.
+func mergeKeepingOwn[V ~string](own map[string]string, extra map[string]V) map[string]string {
+	for k, v := range extra {
+		if _, taken := own[k]; !taken {
+			own[k] = string(v)
+		}
+	}
+	return own
 }
 
 // ownedSecretMeta is the metadata of a Secret the operator writes for a session (the token
