@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
@@ -328,4 +329,32 @@ func TestTokenSecretTemplate(t *testing.T) {
 	require.Equal(t, "true", secret.Annotations["reloader.example/match"])
 	require.Equal(t, facev1.ManagedByValue, secret.Labels[facev1.LabelManagedBy], "the operator's own label stays")
 	require.NotEmpty(t, secret.Annotations[facev1.AnnotationSignature])
+}
+
+// A finished session is removed after spec.ttlSecondsAfterFinished: status says when, then the
+// resource goes and its cloud session is deleted (the finalizer's ordinary work).
+func TestFinishedSessionIsRemovedAfterItsTTL(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := startOperator(t, ns, emulator.Config{})
+	ls := newSession(ns, "short-lived")
+	ls.Spec.TTLSecondsAfterFinished = ptr.To[int32](2)
+	require.NoError(t, k8sClient.Create(context.Background(), ls))
+	waitCondition(t, ns, "short-lived", facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady)
+	_, err := emu.Attempt(string(tokenSecret(t, ns, "short-lived").Data[facev1.SecretKeyAuthToken]), emulator.AttemptRequest{LivenessDecision: "realface"})
+	require.NoError(t, err)
+	requestSync(t, ns, "short-lived")
+	done := waitCondition(t, ns, "short-lived", facev1.ConditionCompleted, metav1.ConditionTrue, string(facev1.OutcomeLive))
+	require.NotNil(t, done.Status.RemoveAfter)
+	require.Equal(t, done.Status.CompletedAt.Add(2*time.Second), done.Status.RemoveAfter.Time)
+	harness.Eventually(t, 20*time.Second, func() string {
+		err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "short-lived"}, &facev1.LivenessSession{})
+		if !apierrors.IsNotFound(err) {
+			return "the finished session is still there"
+		}
+		return ""
+	})
+	sessions := emu.SessionsFor(ns + "-short-lived")
+	require.Len(t, sessions, 1)
+	require.True(t, sessions[0].Deleted, "its cloud session was deleted")
 }

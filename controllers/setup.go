@@ -7,6 +7,7 @@ package controllers
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"k8s.io/client-go/tools/events"
@@ -48,6 +49,9 @@ type SetupOptions struct {
 	// EntraExchange configures how FaceAccounts' ServiceAccount tokens are exchanged for Entra
 	// ID tokens (account.Reconciler.EntraExchange); zero: Azure's public cloud.
 	EntraExchange azidentity.ClientAssertionCredentialOptions
+	// DefaultTTLAfterFinished removes finished sessions after that long unless their spec says
+	// otherwise; 0 keeps them.
+	DefaultTTLAfterFinished time.Duration
 	// TokenSigner signs and verifies token Secrets (tokenmac.LoadOrCreate). Required.
 	TokenSigner *tokenmac.Signer
 	// AllowedEndpoints are the Face hosts namespaced FaceAccounts may use (default:
@@ -83,6 +87,7 @@ func Setup(mgr ctrl.Manager, o SetupOptions) (*session.Reconciler, error) {
 		MaxConcurrentReconciles: o.MaxConcurrentReconciles,
 		Identities:              identities,
 		TokenSigner:             o.TokenSigner,
+		DefaultTTLAfterFinished: o.DefaultTTLAfterFinished,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("LivenessSession controller: %w", err)

@@ -116,6 +116,16 @@ type LivenessSessionSpec struct {
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// TTLSecondsAfterFinished removes the resource (and with it the cloud session, the token
+	// Secret and any session image Secret) this many seconds after its outcome became final
+	// (an expired session counts as finished), like a Job's. 0 removes it at once. Unset: the
+	// manager's --default-ttl-seconds-after-finished (24 h unless changed; 0 there keeps
+	// finished sessions). It may change at any time.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=31536000
+	// +optional
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
 }
 
 // SecretTemplate is extra metadata for a Secret the operator writes.
@@ -278,6 +288,10 @@ type LivenessSessionStatus struct {
 	// CompletedAt is when the outcome became final.
 	// +optional
 	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+	// RemoveAfter is when the operator removes the finished resource (spec.ttlSecondsAfterFinished
+	// or the manager's default); unset while the outcome is pending or finished sessions are kept.
+	// +optional
+	RemoveAfter *metav1.Time `json:"removeAfter,omitempty"`
 
 	// UnconfirmedCreates counts creates whose outcome the operator could not know (a crash or a
 	// lost answer in the window between Face creating a session and the operator recording
@@ -311,6 +325,7 @@ type LivenessSessionStatus struct {
 // +kubebuilder:printcolumn:name="Decision",type=string,JSONPath=`.status.livenessDecision`
 // +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.status.tokenSecretName`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Removal",type=string,JSONPath=`.status.removeAfter`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="!has(self.spec.sessionImageSecretName) || self.spec.sessionImageSecretName != (has(self.spec.tokenSecretName) ? self.spec.tokenSecretName : self.metadata.name)",message="spec.sessionImageSecretName must differ from the token Secret's name (spec.tokenSecretName, or the resource's name when that is unset): the two Secrets hold different things"
 type LivenessSession struct {

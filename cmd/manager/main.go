@@ -24,6 +24,7 @@ import (
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/controllers"
+	"github.com/liveness-operator/liveness-operator/controllers/account"
 	"github.com/liveness-operator/liveness-operator/controllers/session"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/endpoints"
@@ -50,6 +51,8 @@ type options struct {
 	metricsSecure           bool
 	allowedFaceEndpoints    string
 	watchNamespaces         string
+	defaultTTLAfterFinished int
+	shutdownGracePeriod     time.Duration
 }
 
 func main() {
@@ -81,6 +84,10 @@ func main() {
 	// writes).
 	flag.Float64Var(&o.kubeQPS, "kube-api-qps", -1, "client-side limit of Kubernetes API requests per second (-1: none; the API server's priority and fairness applies)")
 	flag.IntVar(&o.kubeBurst, "kube-api-burst", 0, "burst of Kubernetes API requests when --kube-api-qps is set")
+	flag.IntVar(&o.defaultTTLAfterFinished, "default-ttl-seconds-after-finished", 86400,
+		"remove a finished LivenessSession (with its cloud session and Secrets) this many seconds after its outcome became final, unless its spec.ttlSecondsAfterFinished says otherwise; 0 keeps finished sessions")
+	flag.DurationVar(&o.shutdownGracePeriod, "shutdown-grace-period", 20*time.Second,
+		"on SIGTERM, how long creates already claimed may take to finish (keep it below the pod's terminationGracePeriodSeconds)")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -107,7 +114,8 @@ func run(o options) error {
 		// ClusterFaceAccounts' key Secrets live there, and their rotation is watched.
 		watchNamespaces = append(watchNamespaces, o.operatorNamespace)
 	}
-	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout}, nil)
+	// Every account's Face requests (per try: account, operation, status class, latency).
+	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout, Metrics: face.NewCallMetrics(metrics.Registry)}, nil)
 	// Each account's quota counters (waits, pauses, aborted calls) as Prometheus metrics.
 	metrics.Registry.MustRegister(registry)
 	switch {
@@ -138,6 +146,7 @@ func run(o options) error {
 		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.probeAddr,
 		LeaderElection:          o.leaderElect,
+		GracefulShutdownTimeout: &o.shutdownGracePeriod,
 		LeaderElectionID:        "liveness-operator.face.liveness-operator.io",
 		LeaderElectionNamespace: o.leaderElectionNamespace,
 		Cache:                   controllers.CacheOptions(watchNamespaces),
@@ -164,9 +173,12 @@ func run(o options) error {
 		OperatorNamespace:       o.operatorNamespace,
 		WatchNamespaces:         watchNamespaces,
 		AllowedEndpoints:        allowed,
+		DefaultTTLAfterFinished: time.Duration(o.defaultTTLAfterFinished) * time.Second,
 	}); err != nil {
 		return err
 	}
+	// Sessions by phase and outcome, accounts by readiness: listed from the cache at scrape time.
+	metrics.Registry.MustRegister(&session.StateCollector{Reader: mgr.GetClient()}, &account.StateCollector{Reader: mgr.GetClient()})
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}

@@ -135,10 +135,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if !a.GetDeletionTimestamp().IsZero() {
-		return r.reconcileAccountDelete(ctx, a, key, inUse)
+	deleting := !a.GetDeletionTimestamp().IsZero()
+	if deleting && (inUse == 0 || !controllerutil.ContainsFinalizer(a, facev1.AccountFinalizer)) {
+		return r.releaseAccount(ctx, a, key)
 	}
-	if !controllerutil.ContainsFinalizer(a, facev1.AccountFinalizer) {
+	if !deleting && !controllerutil.ContainsFinalizer(a, facev1.AccountFinalizer) {
 		base := a.DeepCopyObject().(faceAccountObject)
 		controllerutil.AddFinalizer(a, facev1.AccountFinalizer)
 		if err := r.Client.Patch(ctx, a, client.MergeFrom(base)); err != nil {
@@ -163,6 +164,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err := r.Client.Status().Patch(ctx, a, client.MergeFrom(base)); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
+	}
+	if deleting {
+		// Kept (its finalizer) and configured while sessions still use it, so they can delete
+		// their cloud sessions, also after a manager restart. Session deletions wake the
+		// account; the recheck is a fallback.
+		if result.RequeueAfter <= 0 || result.RequeueAfter > accounts.AccountWait {
+			result.RequeueAfter = accounts.AccountWait
+		}
+		return result, nil
 	}
 	return result, nil
 }
@@ -215,28 +225,15 @@ func (r *Reconciler) configure(ctx context.Context, a faceAccountObject, key acc
 	return r.probe(ctx, key, spec.Endpoint, setAccountReady)
 }
 
-// reconcileAccountDelete keeps the account (its finalizer) while any LivenessSession uses it, so
-// those sessions can still delete their cloud sessions; then it forgets the account.
-func (r *Reconciler) reconcileAccountDelete(ctx context.Context, a faceAccountObject, key accounts.Key, inUse int) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(a, facev1.AccountFinalizer) {
-		return ctrl.Result{}, nil
-	}
-	if inUse > 0 {
-		status := a.AccountStatus()
-		if status.Sessions != int32(inUse) {
-			base := a.DeepCopyObject().(faceAccountObject)
-			status.Sessions = int32(inUse)
-			if err := r.Client.Status().Patch(ctx, a, client.MergeFrom(base)); err != nil {
-				return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("record the sessions still using the account: %w", err))
-			}
+// releaseAccount removes the finalizer of an account being deleted that no session uses any
+// more, and forgets it.
+func (r *Reconciler) releaseAccount(ctx context.Context, a faceAccountObject, key accounts.Key) (ctrl.Result, error) {
+	if controllerutil.ContainsFinalizer(a, facev1.AccountFinalizer) {
+		base := a.DeepCopyObject().(faceAccountObject)
+		controllerutil.RemoveFinalizer(a, facev1.AccountFinalizer)
+		if err := r.Client.Patch(ctx, a, client.MergeFrom(base)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
-		// Session deletions wake the account; the recheck is a fallback.
-		return ctrl.Result{RequeueAfter: accounts.AccountWait}, nil
-	}
-	base := a.DeepCopyObject().(faceAccountObject)
-	controllerutil.RemoveFinalizer(a, facev1.AccountFinalizer)
-	if err := r.Client.Patch(ctx, a, client.MergeFrom(base)); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.Registry.Remove(key)
 	r.checked.forget(key)

@@ -14,6 +14,7 @@ import (
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
 // reconcileCloudSession makes sure the cloud session exists and its token Secret is published,
@@ -112,6 +113,17 @@ func (r *Reconciler) createSession(ctx context.Context, ls *facev1.LivenessSessi
 		return r.onAccountUnavailable(ls, err)
 	}
 
+	// The quota token (and the account's call slot) first, the claim only then, right before
+	// the POST: a manager stopped while creates wait for the quota leaves no claim behind, so
+	// no false "unconfirmed create" report. Waiting is bounded by the create's budget.
+	budgetCtx, cancelBudget := context.WithTimeout(ctx, createQuotaBudget)
+	defer cancelBudget()
+	reservedCtx, releaseReservation, err := quota.Reserve(budgetCtx, fc, quota.High)
+	if err != nil {
+		return onFaceError(ls, "create", err, r.Clock.Now()), nil
+	}
+	defer releaseReservation()
+
 	now := r.Clock.Now()
 	claim, err := r.claimCreate(ctx, ls, now)
 	if err != nil {
@@ -119,9 +131,13 @@ func (r *Reconciler) createSession(ctx context.Context, ls *facev1.LivenessSessi
 		return onWriteError(err, "claim create")
 	}
 
-	createCtx, cancel := context.WithTimeout(ctx, createQuotaBudget)
-	s, err := createCloudSession(createCtx, fc, ls, ref)
-	cancel()
+	// Once claimed, the create and its token Secret finish even when the manager is asked to
+	// stop (SIGTERM: a rolling upgrade, a node drain): the manager waits for reconciles in
+	// flight within its shutdown grace period, and a create cut short there would be reported
+	// as an unconfirmed create. The commit is bounded by its own budget instead.
+	commitCtx, cancelCommit := context.WithTimeout(context.WithoutCancel(reservedCtx), createCommitBudget)
+	defer cancelCommit()
+	s, err := createCloudSession(commitCtx, fc, ls, ref)
 	if err != nil {
 		if errors.Is(err, face.ErrOutcomeUnknown) {
 			r.reportCreateOutcomeUnknown(ls, claim, "the create request got no answer after it was sent")
@@ -136,8 +152,8 @@ func (r *Reconciler) createSession(ctx context.Context, ls *facev1.LivenessSessi
 	// The token's life began when Face created the session, between now and the answer:
 	// stamping the earlier time never tells a consumer a dead token is still valid.
 	expiresAt := now.Add(time.Duration(createRequestTTL(ls)) * time.Second)
-	if err := r.Client.Create(ctx, r.tokenSecretFor(ls, s, expiresAt)); err != nil {
-		return r.onTokenSecretCreateFailed(ctx, ls, fc, s, claim, err)
+	if err := r.Client.Create(commitCtx, r.tokenSecretFor(ls, s, expiresAt)); err != nil {
+		return r.onTokenSecretCreateFailed(commitCtx, ls, fc, s, claim, err)
 	}
 	r.Metrics.SessionsCreated.Inc()
 	ls.Status.ResolvedCreateClaim = claim

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -86,8 +87,15 @@ func (r *Reconciler) deleteOrRetry(ctx context.Context, ls *facev1.LivenessSessi
 	now := r.Clock.Now()
 	fc, err := fa.client(ctx)
 	if err != nil {
-		if certainlyExpired(ls, now) {
+		switch {
+		case certainlyExpired(ls, now):
 			r.releaseWithoutDelete(ls, fmt.Sprintf("the account cannot delete session %s (%v); it has certainly expired", id, err))
+			return ctrl.Result{}, true, nil
+		case r.namespaceTerminating(ctx, ls):
+			// The whole namespace is going (its account and key Secret with it): nothing will
+			// ever be able to delete the session, and waiting 48 h would block the namespace.
+			// The session's token expires on its own.
+			r.releaseWithoutDelete(ls, fmt.Sprintf("the account cannot delete session %s (%v) and namespace %s is being deleted", id, err, ls.Namespace))
 			return ctrl.Result{}, true, nil
 		}
 		res, err := r.onAccountUnavailable(ls, err)
@@ -97,8 +105,10 @@ func (r *Reconciler) deleteOrRetry(ctx context.Context, ls *facev1.LivenessSessi
 	switch {
 	case err == nil:
 		return ctrl.Result{}, true, nil
-	case face.IsCredentials(err) && certainlyExpired(ls, now):
-		r.releaseWithoutDelete(ls, fmt.Sprintf("Face rejected the credentials; session %s has certainly expired", id))
+	case certainlyExpired(ls, now):
+		// However Face fails (credentials, 5xx, 429, no connection), a session that has
+		// certainly expired needs no delete: the finalizer must not hang on it.
+		r.releaseWithoutDelete(ls, fmt.Sprintf("the delete of session %s failed (%s); it has certainly expired", id, accounts.DescribeFaceError(err)))
 		return ctrl.Result{}, true, nil
 	}
 	res := onFaceError(ls, "delete", err, now)
@@ -110,6 +120,15 @@ func (r *Reconciler) deleteOrRetry(ctx context.Context, ls *facev1.LivenessSessi
 		return ctrl.Result{}, true, nil
 	}
 	return res, false, nil
+}
+
+// namespaceTerminating says whether the session's namespace is being deleted.
+func (r *Reconciler) namespaceTerminating(ctx context.Context, ls *facev1.LivenessSession) bool {
+	ns := &corev1.Namespace{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: ls.Namespace}, ns); err != nil {
+		return false
+	}
+	return !ns.DeletionTimestamp.IsZero()
 }
 
 // releaseWithoutDelete records, as a Warning event, that the finalizer goes without a delete.

@@ -26,7 +26,11 @@ const (
 	// account's queue, so they rarely wait long; polls yield to them and give up sooner rather
 	// than hold a worker that another session's create could use.
 	createQuotaBudget = time.Minute
-	pollQuotaBudget   = 15 * time.Second
+	// createCommitBudget bounds a claimed create (the POST and the token Secret), which goes on
+	// through a shutdown: shorter than the manager's default --shutdown-grace-period (20 s),
+	// itself shorter than the Deployment's terminationGracePeriodSeconds (30 s).
+	createCommitBudget = 15 * time.Second
+	pollQuotaBudget    = 15 * time.Second
 	// deleteBudget and imageBudget bound a delete and a session image download the same way:
 	// every Face call has an overall deadline, so a hanging endpoint cannot hold a worker.
 	deleteBudget = time.Minute

@@ -13,6 +13,8 @@ type Metrics struct {
 	// CreateOutcomeUnknown counts creates that may have made a session the operator could not
 	// record (the one unavoidable window); each is also a Warning event and a status count.
 	CreateOutcomeUnknown prometheus.Counter
+	// Lifecycle times each session's first token, Ready and Completed (metrics_lifecycle.go).
+	Lifecycle *LifecycleMetrics
 }
 
 // NewMetrics creates the metrics and registers them with reg (controller-runtime's
@@ -31,9 +33,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "liveness_operator_create_outcome_unknown_total",
 			Help: "Face creates whose session may exist but could not be recorded (crash or lost answer after sending).",
 		}),
+		Lifecycle: newLifecycleMetrics(),
 	}
 	if reg != nil {
 		reg.MustRegister(m.SessionsCreated, m.SessionsCompleted, m.CreateOutcomeUnknown)
+		m.Lifecycle.register(reg)
 	}
 	return m
 }

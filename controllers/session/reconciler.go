@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,6 +54,9 @@ type Reconciler struct {
 	Metrics *Metrics
 	// MaxConcurrentReconciles is the number of parallel workers (default 16).
 	MaxConcurrentReconciles int
+	// DefaultTTLAfterFinished is how long a finished session is kept when its spec does not
+	// say (--default-ttl-seconds-after-finished); 0 keeps finished sessions.
+	DefaultTTLAfterFinished time.Duration
 	// TokenSigner signs the token Secrets this operator writes and verifies them before the
 	// operator acts on a session recorded only there (package tokenmac). Required.
 	TokenSigner *tokenmac.Signer
@@ -126,7 +130,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if err != nil || !isFinal(ls.Status.Outcome) {
 		return result, err
 	}
-	return r.exportSessionImage(ctx, ls, fa)
+	result, err = r.exportSessionImage(ctx, ls, fa)
+	if err != nil {
+		return result, err
+	}
+	retention, err := r.reconcileRetention(ctx, ls)
+	return sooner(result, retention), err
 }
 
 // SetupWithManager registers the reconciler: it watches LivenessSessions (ignoring updates that

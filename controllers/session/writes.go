@@ -71,8 +71,10 @@ func (w *statusWriter) write(ctx context.Context, ls *facev1.LivenessSession) er
 // fate through afterStatusWrite.
 func (r *Reconciler) patchStatus(ctx context.Context, ls *facev1.LivenessSession, sw *statusWriter, result ctrl.Result, err error) (ctrl.Result, error) {
 	becameFinal := !isFinal(sw.stored.Outcome) && isFinal(ls.Status.Outcome)
+	lc := lifecycleChanges(sw.stored, ls) // metrics_lifecycle.go
 	perr := sw.write(ctx, ls)
 	r.afterStatusWrite(ls, becameFinal, perr)
+	r.observeLifecycle(ls, lc, perr) // metrics_lifecycle.go
 	switch {
 	case perr == nil, apierrors.IsNotFound(perr):
 		return result, err

@@ -24,13 +24,22 @@ var (
 		"Throttling answers (429, or 503 with Retry-After) that paused the whole account.", []string{"account"}, nil)
 	quotaPausedSecondsDesc = prometheus.NewDesc("liveness_operator_quota_paused_seconds_total",
 		"Time the account was paused by throttling.", []string{"account"}, nil)
+	quotaPauseRemainingDesc = prometheus.NewDesc("liveness_operator_quota_pause_remaining_seconds",
+		"Time left in the account's current throttling pause; 0 when it is not paused.", []string{"account"}, nil)
+	quotaGrantedDuringPauseDesc = prometheus.NewDesc("liveness_operator_quota_granted_during_pause_total",
+		"Face requests the limiter let go while its own throttling pause (Face's Retry-After) was in force. Must stay 0.", []string{"account"}, nil)
+	quotaRateDesc = prometheus.NewDesc("liveness_operator_quota_requests_per_second",
+		"The account's configured request quota (sustained rate).", []string{"account"}, nil)
+	quotaBurstDesc = prometheus.NewDesc("liveness_operator_quota_burst",
+		"The account's configured request burst.", []string{"account"}, nil)
 )
 
 // Describe sends the quota metrics' descriptions: the Registry is a Prometheus collector of its
 // limiters' counters (quota.Stats).
 func (r *Registry) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{quotaGrantedDesc, quotaWaitedDesc, quotaWaitSecondsDesc,
-		quotaAbortedDesc, quotaWaitingDesc, quotaPausesDesc, quotaPausedSecondsDesc} {
+		quotaAbortedDesc, quotaWaitingDesc, quotaPausesDesc, quotaPausedSecondsDesc,
+		quotaPauseRemainingDesc, quotaGrantedDuringPauseDesc, quotaRateDesc, quotaBurstDesc} {
 		ch <- d
 	}
 }
@@ -43,6 +52,7 @@ func (r *Registry) Collect(ch chan<- prometheus.Metric) {
 		stats[key] = a.limiter.Stats()
 	}
 	r.mu.RUnlock()
+	now := r.clock.Now()
 	for key, s := range stats {
 		account := key.String()
 		for prio, ps := range map[string]quota.PriorityStats{"high": s.High, "low": s.Low} {
@@ -54,5 +64,13 @@ func (r *Registry) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(quotaPausesDesc, prometheus.CounterValue, float64(s.Pauses), account)
 		ch <- prometheus.MustNewConstMetric(quotaPausedSecondsDesc, prometheus.CounterValue, s.PausedTime.Seconds(), account)
+		remaining := 0.0
+		if !s.PausedUntil.IsZero() {
+			remaining = max(s.PausedUntil.Sub(now).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(quotaPauseRemainingDesc, prometheus.GaugeValue, remaining, account)
+		ch <- prometheus.MustNewConstMetric(quotaGrantedDuringPauseDesc, prometheus.CounterValue, float64(s.GrantedDuringPause), account)
+		ch <- prometheus.MustNewConstMetric(quotaRateDesc, prometheus.GaugeValue, s.Limits.RequestsPerSecond, account)
+		ch <- prometheus.MustNewConstMetric(quotaBurstDesc, prometheus.GaugeValue, float64(s.Limits.Burst), account)
 	}
 }

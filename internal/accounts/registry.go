@@ -123,6 +123,7 @@ func (r *Registry) Set(key Key, cfg Config) (changed bool, err error) {
 	opts.Endpoint, opts.APIKey, opts.Credential = cfg.Endpoint, cfg.Credential.APIKey, nil
 	// The limiter must see every 429 to pause the whole account; see face.Options.
 	opts.NoThrottleRetries = true
+	opts.AccountLabel = key.String() // bounded by the number of accounts; see face.CallMetrics
 	if cfg.Credential.APIKey == "" {
 		opts.Credential = cfg.Credential.Token
 	}
@@ -156,6 +157,7 @@ func (r *Registry) Remove(key Key) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.accounts, key)
+	r.base.Metrics.Forget(key.String())
 }
 
 // fingerprint identifies a Config's connection without keeping the key itself.

@@ -100,6 +100,7 @@ func resourcePath(op, collection, id string) (string, error) {
 // error: *ResponseError for other statuses, *TransportError when no response arrived.
 func (h *HTTPClient) do(ctx context.Context, c call) (*http.Response, error) {
 	ctx, st := withSendState(ctx)
+	ctx = withOperation(ctx, c.op) // the metrics policy's operation label
 	if c.method == http.MethodPost {
 		// Never replay a POST: a create that succeeded but whose answer was lost would leak a
 		// second session. The caller decides, with ErrOutcomeUnknown to guide it.

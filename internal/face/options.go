@@ -84,6 +84,14 @@ type Options struct {
 	// loopback address (127.0.0.0/8, ::1, localhost) is always allowed because that traffic
 	// never leaves the machine; the local emulator relies on it.
 	InsecureAllowCredentialWithHTTP bool
+
+	// Metrics, when set, count every request this client sends and time it (see CallMetrics).
+	// Clients of several accounts share one CallMetrics and tell themselves apart by AccountLabel.
+	Metrics *CallMetrics
+
+	// AccountLabel is the account label of this client's metrics: the account key
+	// (accounts.Key.String()), never anything a request carries, so the label stays bounded.
+	AccountLabel string
 }
 
 // String redacts the API key so that logging a configuration never discloses it.

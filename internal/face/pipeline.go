@@ -86,12 +86,17 @@ func newPipeline(o Options, allowHTTP bool) runtime.Pipeline {
 	if transport == nil {
 		transport = defaultHTTPClient
 	}
+	perRetry := []policy.Policy{auth}
+	if mp := newMetricsPolicy(o.Metrics, o.AccountLabel); mp != nil {
+		// After auth, so each request that goes on the wire is counted once per try.
+		perRetry = append(perRetry, mp)
+	}
 	return runtime.NewPipeline(telemetryModule, telemetryVersion,
 		runtime.PipelineOptions{
 			AllowedHeaders:         loggedHeaders,
 			AllowedQueryParameters: loggedQueryParams,
 			// Auth is per retry so that a refreshed token is used on every try.
-			PerRetry: []policy.Policy{auth},
+			PerRetry: perRetry,
 		},
 		&policy.ClientOptions{
 			// IncludeBody stays false: the create response carries the session authToken.

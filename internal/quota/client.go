@@ -50,13 +50,18 @@ var _ face.Client = (*limitedClient)(nil)
 // do runs one call under the limiter.
 func do[T any](c *limitedClient, ctx context.Context, p Priority, call func() (T, error)) (T, error) {
 	var zero T
-	release, err := c.l.callSlot(ctx)
-	if err != nil {
-		return zero, err
-	}
-	defer release()
-	if err := c.l.Acquire(ctx, p); err != nil {
-		return zero, err
+	if r := reserved(ctx, c.l); r != nil {
+		// The slot and the token were taken ahead (Reserve); the call owns them now.
+		defer r.releaseSlot()
+	} else {
+		release, err := c.l.callSlot(ctx)
+		if err != nil {
+			return zero, err
+		}
+		defer release()
+		if err := c.l.Acquire(ctx, p); err != nil {
+			return zero, err
+		}
 	}
 	v, err := call()
 	c.l.Observe(err)

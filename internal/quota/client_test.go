@@ -223,3 +223,38 @@ func (h *hangingClient) GetLivenessSessionResult(ctx context.Context, id string)
 	<-h.release
 	return &face.LivenessSession{SessionID: id}, nil
 }
+
+// TestReserveHandsItsTokenToTheNextCall: a reserved token and slot are used by the next call
+// (which then waits for nothing), and an unused reservation is given back to the bucket.
+func TestReserveHandsItsTokenToTheNextCall(t *testing.T) {
+	fc := &countingClient{}
+	l := NewLimiter(exact(Limits{RequestsPerSecond: 1, Burst: 1}), nil)
+	c := l.Wrap(fc)
+	ctx, release, err := Reserve(context.Background(), c, High)
+	require.NoError(t, err)
+	require.False(t, l.TryAcquire(High), "the one token is held by the reservation")
+	start := time.Now()
+	_, err = c.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{})
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 500*time.Millisecond, "the call used the reserved token")
+	release() // used: nothing to give back
+	require.False(t, l.TryAcquire(High), "the bucket stays empty: the token was spent")
+
+	l2 := NewLimiter(exact(Limits{RequestsPerSecond: 1, Burst: 1}), nil)
+	c2 := l2.Wrap(fc)
+	_, release2, err := Reserve(context.Background(), c2, High)
+	require.NoError(t, err)
+	release2()
+	require.True(t, l2.TryAcquire(High), "an unused reservation is refunded")
+}
+
+// countingClient answers every create.
+type countingClient struct {
+	face.Client
+	creates atomic.Int64
+}
+
+func (c *countingClient) CreateLivenessSession(context.Context, face.CreateLivenessSessionRequest) (*face.LivenessSession, error) {
+	c.creates.Add(1)
+	return &face.LivenessSession{SessionID: "s"}, nil
+}

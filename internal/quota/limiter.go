@@ -197,6 +197,7 @@ func (l *Limiter) Acquire(ctx context.Context, p Priority) error {
 	if l.idleLocked() && !now.Before(l.pausedUntil) && l.tokenReadyLocked(now) {
 		l.takeLocked(now)
 		l.stats.byPriority(p).Granted++
+		l.checkGrantLocked(now)
 		l.mu.Unlock()
 		return nil
 	}
@@ -301,6 +302,7 @@ func (l *Limiter) dispatchLocked(now time.Time) {
 		ps := l.stats.byPriority(w.prio)
 		ps.Granted++
 		ps.WaitTime += w.waited
+		l.checkGrantLocked(now)
 		close(w.ready)
 	}
 	if l.timer != nil {
@@ -358,6 +360,8 @@ type Stats struct {
 	PausedTime time.Duration
 	// PausedUntil is the end of the current pause, or the zero time.
 	PausedUntil time.Time
+	// GrantedDuringPause counts tokens granted while a pause was in force; see checkGrantLocked.
+	GrantedDuringPause int64
 }
 
 // PriorityStats count one priority's acquisitions.
