@@ -77,6 +77,9 @@ func Setup(mgr ctrl.Manager, o SetupOptions) (*session.Reconciler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := addReadiness(mgr, identities); err != nil {
+		return nil, fmt.Errorf("readiness check: %w", err)
+	}
 	r := &session.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),

@@ -30,6 +30,8 @@ type operatorEnv struct {
 	// admin is an administrator's client; adminKC its kubeconfig.
 	admin   client.Client
 	adminKC string
+	// operatorKC is the kubeconfig of the operator's user, for further replicas.
+	operatorKC string
 	// emulatorURL is the Face emulator's endpoint; emulatorKey its API key.
 	emulatorURL, emulatorKey string
 	// managerOut is the manager's combined output; managerPID its process id.
@@ -73,7 +75,7 @@ func startOperatorEnvWithRBAC(t *testing.T, grant func(*testing.T, client.Client
 	env := &operatorEnv{cp: cp, adminKC: writeKubeconfig(t, dir, "admin", admin), emulatorKey: "e2e-face-key-7f3a"}
 	operator, err := cp.Env.AddUser(envtest.User{Name: "liveness-operator"}, cp.Config)
 	require.NoError(t, err)
-	operatorKC := writeKubeconfig(t, dir, "operator", operator)
+	env.operatorKC = writeKubeconfig(t, dir, "operator", operator)
 
 	env.admin, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
 	require.NoError(t, err)
@@ -90,7 +92,7 @@ func startOperatorEnvWithRBAC(t *testing.T, grant func(*testing.T, client.Client
 
 	emuOut := startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", env.emulatorKey)
 	env.emulatorURL = waitForURL(t, emuOut)
-	args := append([]string{"--kubeconfig", operatorKC, "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0"}, managerArgs...)
+	args := append([]string{"--kubeconfig", env.operatorKC, "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0"}, managerArgs...)
 	var cmd *exec.Cmd
 	env.managerOut, cmd = startCommand(t, []string{"FACE_ENDPOINT=" + env.emulatorURL, "FACE_APIKEY=" + env.emulatorKey}, "manager", args...)
 	env.managerPID = cmd.Process.Pid
