@@ -357,4 +357,6 @@ func TestFinishedSessionIsRemovedAfterItsTTL(t *testing.T) {
 	sessions := emu.SessionsFor(ns + "-short-lived")
 	require.Len(t, sessions, 1)
 	require.True(t, sessions[0].Deleted, "its cloud session was deleted")
+	err = k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "short-lived"}, &corev1.Secret{})
+	require.True(t, apierrors.IsNotFound(err), "its token Secret was deleted (not left to a garbage collector): %v", err)
 }

@@ -20,8 +20,8 @@ import (
 // is certainly gone, so a finalizer that cannot reach Face may be released.
 const sessionLifetime = 48 * time.Hour
 
-// reconcileDelete deletes the cloud session (policy Delete) and then removes the finalizer; the
-// token Secret goes with its owner by garbage collection, the session image Secret explicitly.
+// reconcileDelete deletes the cloud session (policy Delete), then the token Secret and any
+// session image Secret, and then removes the finalizer.
 // Face answering 404 counts as done. A session recorded only in the token Secret (a create whose
 // id never reached status) is found there. Throttling and transient failures are retried
 // without removing the finalizer. Rejected credentials or an account that cannot serve hold the
@@ -44,6 +44,12 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSes
 		}
 	}
 	if err := r.deleteSessionImageSecret(ctx, ls); err != nil {
+		return ctrl.Result{}, err
+	}
+	// The token Secret goes too, now: its token is dead once the cloud session is deleted (or
+	// orphaned, it still must not outlive the resource), and garbage collection may lag or not
+	// run at all.
+	if err := r.deleteOwnedSecret(ctx, ls, ls.TokenSecretNameOrDefault(), "token"); err != nil {
 		return ctrl.Result{}, err
 	}
 	base := ls.DeepCopy()

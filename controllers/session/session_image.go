@@ -15,6 +15,7 @@ import (
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
+	"github.com/liveness-operator/liveness-operator/internal/identity"
 )
 
 // exportSessionImage downloads the session image of the final attempt into
@@ -96,21 +97,29 @@ func sessionImageSecretFor(ls *facev1.LivenessSession, sessionImageID string, im
 
 // deleteSessionImageSecret deletes the exported session image (biometric data) with the
 // resource, whatever the deletion policy, instead of leaving it to garbage collection, which may
-// lag or not run at all. Only a Secret this resource owns is deleted.
+// lag or not run at all.
 func (r *Reconciler) deleteSessionImageSecret(ctx context.Context, ls *facev1.LivenessSession) error {
 	if ls.Spec.SessionImageSecretName == "" {
 		return nil
 	}
-	s := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: ls.Spec.SessionImageSecretName}, s)
-	if apierrors.IsNotFound(err) || (err == nil && !ownsSecret(ls, s)) {
+	return r.deleteOwnedSecret(ctx, ls, ls.Spec.SessionImageSecretName, "session image")
+}
+
+// deleteOwnedSecret deletes the named Secret if this resource controls it, reading only its
+// metadata (live: a lagging cache must never skip deleting biometric data or a token) and
+// deleting with a UID precondition, so a namesake created since is never touched.
+func (r *Reconciler) deleteOwnedSecret(ctx context.Context, ls *facev1.LivenessSession, name, what string) error {
+	m := identity.Object("Secret")
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ls.Namespace, Name: name}, m)
+	if apierrors.IsNotFound(err) || (err == nil && !ownsSecret(ls, m)) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read session image Secret: %w", err)
+		return fmt.Errorf("read %s Secret: %w", what, err)
 	}
-	if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete session image Secret: %w", err)
+	uid := m.UID
+	if err := r.Client.Delete(ctx, m, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete %s Secret: %w", what, err)
 	}
 	return nil
 }
