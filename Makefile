@@ -22,6 +22,10 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests from markers
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
+.PHONY: helm-sync
+helm-sync: ## Copy the CRDs and RBAC rules from config/ into the Helm chart (charts/liveness-operator/files).
+	hack/sync-chart.sh
+
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."

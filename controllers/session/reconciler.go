@@ -86,7 +86,7 @@ func (r *Reconciler) defaults() {
 	})
 }
 
-// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions,verbs=get;list;watch;patch;delete
 // +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions/status,verbs=get;patch
 // +kubebuilder:rbac:groups=face.liveness-operator.io,resources=livenesssessions/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;delete

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -38,8 +39,10 @@ func TestQuotaMetricsPauseAndGrantedDuringPause(t *testing.T) {
 	require.Equal(t, 1.0, gaugeOf(t, r, "liveness_operator_quota_pauses_total"))
 	require.Equal(t, 10.0, gaugeOf(t, r, "liveness_operator_quota_requests_per_second"))
 	require.Equal(t, 10.0, gaugeOf(t, r, "liveness_operator_quota_burst"))
-	require.NoError(t, testutil.CollectAndLint(r))
-	out, err := testutil.CollectAndFormat(r, "text")
+	problems, err := testutil.CollectAndLint(r)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+	out, err := testutil.CollectAndFormat(r, expfmt.TypeTextPlain)
 	require.NoError(t, err)
 	require.NotContains(t, string(out), "k-not-in-metrics")
 }
@@ -80,4 +83,3 @@ func gaugeOf(t *testing.T, c prometheus.Collector, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
-
