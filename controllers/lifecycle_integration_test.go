@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -357,6 +358,13 @@ func TestFinishedSessionIsRemovedAfterItsTTL(t *testing.T) {
 	sessions := emu.SessionsFor(ns + "-short-lived")
 	require.Len(t, sessions, 1)
 	require.True(t, sessions[0].Deleted, "its cloud session was deleted")
-	err = k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "short-lived"}, &corev1.Secret{})
-	require.True(t, apierrors.IsNotFound(err), "its token Secret was deleted (not left to a garbage collector): %v", err)
+	// Deleted right after the finalizer, by the operator (not left to a garbage collector,
+	// which envtest does not run).
+	harness.Eventually(t, 10*time.Second, func() string {
+		err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: "short-lived"}, &corev1.Secret{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Sprintf("the token Secret is still there (%v)", err)
+		}
+		return ""
+	})
 }

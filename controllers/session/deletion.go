@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -30,7 +31,9 @@ const sessionLifetime = 48 * time.Hour
 // its token has expired and its outcome is final): then the finalizer is released with a
 // Warning event, so a lost key cannot pin resources forever.
 func (r *Reconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSession, sw *statusWriter, fa *faceAccess) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) {
+	if !controllerutil.ContainsFinalizer(ls, facev1.FinalizerName) || r.finalized.has(ls.UID, r.Clock.Now()) {
+		// Done, or done by this process moments ago and the cache has not caught up: a second
+		// pass would send a second Face delete and write to a resource that is gone.
 		return ctrl.Result{}, nil
 	}
 	if ls.Spec.DeletionPolicy != facev1.DeletionPolicyOrphan {
@@ -52,6 +55,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSes
 	if err := r.patchMetadata(ctx, ls, base); err != nil && !apierrors.IsNotFound(err) {
 		return onWriteError(err, "remove finalizer")
 	}
+	r.finalized.add(ls.UID, r.Clock.Now())
 	// The token Secret goes too, at once: its token is dead, and garbage collection may lag or
 	// not run at all. After the finalizer, not before: the Secret's deletion event must find
 	// the resource gone, or it would start a second deletion pass (measured: 0.7 extra writes
@@ -168,4 +172,42 @@ func certainlyExpired(ls *facev1.LivenessSession, now time.Time) bool {
 		return now.After(ls.CreationTimestamp.Add(sessionLifetime))
 	}
 	return isFinal(ls.Status.Outcome) && ls.Status.AuthTokenExpiresAt != nil && now.After(ls.Status.AuthTokenExpiresAt.Time)
+}
+
+// finalizedMemory is how long a process remembers the resources it released: longer than the
+// cache takes to observe a deletion.
+const finalizedMemory = 2 * time.Minute
+
+// finalizedSet remembers, in memory, the resources whose finalizer this process removed, so a
+// reconcile started from a cache that has not yet seen the deletion does no second pass.
+type finalizedSet struct {
+	mu   sync.Mutex
+	uid  map[types.UID]time.Time
+	adds int
+}
+
+// add records a released resource; every 256 additions, entries older than finalizedMemory
+// are dropped (so the set holds about two minutes of deletions).
+func (f *finalizedSet) add(uid types.UID, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.uid == nil {
+		f.uid = map[types.UID]time.Time{}
+	}
+	if f.adds++; f.adds%256 == 0 {
+		for k, at := range f.uid {
+			if now.Sub(at) > finalizedMemory {
+				delete(f.uid, k)
+			}
+		}
+	}
+	f.uid[uid] = now
+}
+
+// has says whether the resource was released within finalizedMemory.
+func (f *finalizedSet) has(uid types.UID, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	at, ok := f.uid[uid]
+	return ok && now.Sub(at) <= finalizedMemory
 }

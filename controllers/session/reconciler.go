@@ -65,8 +65,9 @@ type Reconciler struct {
 	// directly (as tests drive a restarted process) may leave it nil and reads names live.
 	Identities cache.Cache
 
-	initOnce sync.Once
-	polls    *pollTracker
+	initOnce  sync.Once
+	polls     *pollTracker
+	finalized finalizedSet
 }
 
 // defaults fills what the caller left unset; SetupWithManager and Reconcile both call it, so
