@@ -74,6 +74,10 @@ test: control-plane browser verify-generated vet build ## Everything CI runs: ge
 bench: control-plane build ## Load, crash-safety, memory and quota reports against TARGETS (reports/*.md; ~30 min; LIVENESS_PERF_SCALE=smoke for ~3 min).
 	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go test -run '^$$' -bench . -benchtime 1x -timeout 90m ./test/perf/
 
+.PHONY: chaos
+chaos: control-plane build ## SIGTERM and SIGKILL loops and leader kills against bin/manager (reports/chaos-latest.md; ~35 min; LIVENESS_CHAOS_SCALE=smoke for ~1.5 min).
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) LIVENESS_BIN_DIR=$(BIN) LIVENESS_CHAOS_SCALE=$(or $(LIVENESS_CHAOS_SCALE),full) go test -run '^TestChaos$$' -count=1 -v -timeout 60m ./test/perf/
+
 .PHONY: bench-emulator
 bench-emulator: ## The emulator's own throughput (create+get+delete cycles per second).
 	go test -run '^$$' -bench CreateGetDelete -benchtime 3s -cpu 2 ./internal/emulator/

@@ -124,19 +124,20 @@ func (r *Reconciler) createSession(ctx context.Context, ls *facev1.LivenessSessi
 	}
 	defer releaseReservation()
 
+	// From the claim on, the create goes through to its token Secret even when the manager is
+	// asked to stop (SIGTERM: a rolling upgrade, a node drain): the manager waits for
+	// reconciles in flight within its shutdown grace period, and a claim written without its
+	// POST, or a POST cut short, would be reported as an unconfirmed create. The commit is
+	// bounded by its own budget instead of the reconcile's cancellation.
+	commitCtx, cancelCommit := context.WithTimeout(context.WithoutCancel(reservedCtx), createCommitBudget)
+	defer cancelCommit()
 	now := r.Clock.Now()
-	claim, err := r.claimCreate(ctx, ls, now)
+	claim, err := r.claimCreate(commitCtx, ls, now)
 	if err != nil {
 		// On a conflict a newer version exists: act on it, not on this stale copy.
 		return onWriteError(err, "claim create")
 	}
 
-	// Once claimed, the create and its token Secret finish even when the manager is asked to
-	// stop (SIGTERM: a rolling upgrade, a node drain): the manager waits for reconciles in
-	// flight within its shutdown grace period, and a create cut short there would be reported
-	// as an unconfirmed create. The commit is bounded by its own budget instead.
-	commitCtx, cancelCommit := context.WithTimeout(context.WithoutCancel(reservedCtx), createCommitBudget)
-	defer cancelCommit()
 	s, err := createCloudSession(commitCtx, fc, ls, ref)
 	if err != nil {
 		if errors.Is(err, face.ErrOutcomeUnknown) {

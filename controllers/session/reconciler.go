@@ -36,6 +36,10 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
 
+// statusWriteBudget bounds the end-of-reconcile status write, which is not cut short by the
+// manager's shutdown.
+const statusWriteBudget = 5 * time.Second
+
 // Reconciler reconciles LivenessSession objects with Azure AI Face.
 type Reconciler struct {
 	// Client reads from the manager's cache (LivenessSessions, and only the operator's own
@@ -109,7 +113,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 	sw := newStatusWriter(r.Client, ls)
 	defer func() {
-		result, err = r.patchStatus(ctx, ls, sw, result, err)
+		// The status write records what this reconcile did (a created or adopted session, an
+		// outcome): it completes through a SIGTERM too, within statusWriteBudget.
+		writeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteBudget)
+		defer cancel()
+		result, err = r.patchStatus(writeCtx, ls, sw, result, err)
 	}()
 
 	fa := r.faceAccess(ls)
@@ -123,9 +131,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 			return ctrl.Result{}, err
 		}
 	}
+	recorded := ls.Status.SessionID != ""
 	result, err = r.reconcileCloudSession(ctx, ls, fa, sw)
 	if err != nil || !isReady(ls) {
 		return result, err
+	}
+	if !recorded {
+		// A session created or adopted just now is made durable (the status write) before any
+		// poll: an adopted session's first poll is due at once and may take a while, and a
+		// manager killed meanwhile would adopt it again and again. A new session's first poll
+		// is a second away anyway.
+		return sooner(result, ctrl.Result{RequeueAfter: conflictRetry}), nil
 	}
 	result, err = r.syncResult(ctx, ls, fa)
 	if err != nil || !isFinal(ls.Status.Outcome) {

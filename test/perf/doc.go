@@ -13,8 +13,14 @@
 // default (full) matches docs/TARGETS.md. See support_config_test.go for the per-measurement
 // knobs.
 //
+// The chaos suite (scenario_chaos_*_test.go) is a test, not a benchmark: a SIGTERM loop, a
+// SIGKILL loop with Face faults, and leader kills of two replicas, each checked against the
+// emulator's inventory. 'make chaos' runs TestChaos at LIVENESS_CHAOS_SCALE (full by default)
+// and writes reports/chaos-latest.md; 'go test ./...' runs TestChaosSmoke, the same scenarios
+// small, asserting the invariants (see support_chaos_config_test.go for the knobs).
+//
 // Files: scenario_*_test.go are the measurements (burst next to the bare app server, sustained,
-// crash safety and its checks, memory, quota); support_*_test.go is what they share (the
+// crash safety and its checks, memory, quota, chaos); support_*_test.go is what they share (the
 // cluster and manager processes, the Face baseline, the session tracker, statistics, the audit
 // log, the report).
 package perf

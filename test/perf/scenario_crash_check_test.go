@@ -64,6 +64,11 @@ type cloudAudit struct {
 	UnreportedNames    []string
 	Dropped            int // cloud sessions whose create answer was dropped by the emulator
 	Mismatched         int // status.sessionId not the token Secret's, or unknown to the emulator
+	// ReportedBy is each resource's status.unconfirmedCreates by deviceCorrelationId, so cloud
+	// sessions left after deletion can be matched against what the operator reported.
+	ReportedBy map[string]int
+	// ReportingNames are the resources with unconfirmedCreates > 0, for a report's evidence.
+	ReportingNames []string
 }
 
 func (a cloudAudit) unreportedNames() string {
@@ -81,7 +86,7 @@ func (a cloudAudit) unreportedNames() string {
 // failed before reaching Face is reported too, since the operator cannot tell), never fewer.
 func auditCloud(ctx context.Context, c *cluster, fe *faceEmulator, sessions []session) cloudAudit {
 	byDevice := fe.sessionsByDevice()
-	var a cloudAudit
+	a := cloudAudit{ReportedBy: map[string]int{}}
 	for _, s := range sessions {
 		cloud := byDevice[s.Device]
 		a.Cloud += len(cloud)
@@ -98,8 +103,10 @@ func auditCloud(ctx context.Context, c *cluster, fe *faceEmulator, sessions []se
 		extra, reported := len(cloud)-1, int(ls.Status.UnconfirmedCreates)
 		a.Duplicates += max(0, extra)
 		a.Reported += reported
+		a.ReportedBy[s.Device] = reported
 		if reported > 0 {
 			a.ResourcesReporting++
+			a.ReportingNames = append(a.ReportingNames, fmt.Sprintf("%s (%d)", s.Name, reported))
 		}
 		if extra > reported {
 			a.Unreported += extra - reported
@@ -140,7 +147,9 @@ type deletion struct {
 // checks in the emulator that each recorded cloud session was deleted.
 func deleteAll(ctx context.Context, c *cluster, fe *faceEmulator, sessions []session, timeout time.Duration) (deletion, error) {
 	recorded := map[string]string{}
+	ours := map[string]bool{}
 	for _, s := range sessions {
+		ours[s.Device] = true
 		ls := &facev1.LivenessSession{}
 		if err := c.Admin.Get(ctx, types.NamespacedName{Namespace: perfNamespace, Name: s.Name}, ls); err == nil {
 			recorded[s.Device] = ls.Status.SessionID
@@ -170,7 +179,7 @@ func deleteAll(ctx context.Context, c *cluster, fe *faceEmulator, sessions []ses
 	}
 	d.Gone = time.Since(start)
 	for device, cloud := range fe.sessionsByDevice() {
-		if !strings.HasPrefix(device, "dev-crash-") {
+		if !ours[device] {
 			continue
 		}
 		for _, cs := range cloud {

@@ -113,10 +113,16 @@ type chaos struct {
 	n    int
 }
 
-// startChaos runs the kill loop in the background; wait returns the number of kills. The
-// schedule comes from a fixed seed (LIVENESS_PERF_SEED), so a run is repeatable as far as
-// timing on a shared machine allows.
+// startChaos runs the kill loop in the background; wait returns the number of kills.
 func startChaos(mgr *managerProc, s scale) *chaos {
+	return startRestarts(mgr, s.CrashKills, s.CrashMinLife, s.CrashMaxLife, (*managerProc).kill)
+}
+
+// startRestarts ends the manager n times with stop (SIGKILL, or SIGTERM for a graceful restart)
+// after a uniformly random life in [minLife, maxLife] each, and starts the next incarnation at
+// once; wait returns how many restarts were done. The schedule comes from a fixed seed
+// (LIVENESS_PERF_SEED), so a run is repeatable as far as timing on a shared machine allows.
+func startRestarts(mgr *managerProc, n int, minLife, maxLife time.Duration, stop func(*managerProc)) *chaos {
 	seed := uint64(1)
 	if v := os.Getenv("LIVENESS_PERF_SEED"); v != "" {
 		_, _ = fmt.Sscan(v, &seed)
@@ -124,16 +130,16 @@ func startChaos(mgr *managerProc, s scale) *chaos {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	ch := &chaos{done: make(chan int, 1), last: map[int]float64{}}
 	go func() {
-		kills := 0
-		for ; kills < s.CrashKills; kills++ {
-			life := s.CrashMinLife + time.Duration(rng.Int64N(int64(s.CrashMaxLife-s.CrashMinLife)+1))
+		restarts := 0
+		for ; restarts < n; restarts++ {
+			life := minLife + time.Duration(rng.Int64N(int64(maxLife-minLife)+1))
 			ch.watchMetric(mgr, time.Now().Add(life))
-			mgr.kill()
+			stop(mgr)
 			if err := mgr.start(); err != nil {
 				break
 			}
 		}
-		ch.done <- kills
+		ch.done <- restarts
 	}()
 	return ch
 }

@@ -1,9 +1,14 @@
 package perf
 
 import (
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +28,13 @@ type faceEmulator struct {
 
 	mu    sync.Mutex
 	calls map[string][]faceCall // session id -> its get and delete calls, in order
+
+	// throttleRate (float64 bits) is the share of Face calls answered 429 with Retry-After: 1
+	// before the emulator sees them (see serve); throttled counts those answers.
+	throttleRate atomic.Uint64
+	throttled    atomic.Int64
+	rngMu        sync.Mutex
+	rng          *rand.Rand
 }
 
 // faceCall is one GET or DELETE of a session.
@@ -35,12 +47,37 @@ type faceCall struct {
 // startFace serves the emulator until the benchmark ends.
 func startFace(tb testing.TB) *faceEmulator {
 	tb.Helper()
-	fe := &faceEmulator{calls: map[string][]faceCall{}}
+	fe := &faceEmulator{calls: map[string][]faceCall{}, rng: rand.New(rand.NewPCG(7, 7))}
 	fe.Server = emulator.New(emulator.Config{APIKeys: []string{faceKey}, RequestLog: fe.record})
-	hs := httptest.NewServer(fe.Server)
+	hs := httptest.NewServer(http.HandlerFunc(fe.serve))
 	tb.Cleanup(hs.Close)
 	fe.URL = hs.URL
 	return fe
+}
+
+// setThrottleRate sets the share of Face calls answered 429 (0 stops it).
+func (fe *faceEmulator) setThrottleRate(rate float64) { fe.throttleRate.Store(math.Float64bits(rate)) }
+
+// serve answers a share of Face calls 429 with Retry-After: 1, the way Face's quota answers,
+// and hands everything else to the emulator. The emulator's own quota throttles by load, so
+// its share of 429s would depend on the machine; a drawn share keeps a chaos run's fault mix
+// at the rate it states.
+func (fe *faceEmulator) serve(w http.ResponseWriter, r *http.Request) {
+	if rate := math.Float64frombits(fe.throttleRate.Load()); rate > 0 && strings.HasPrefix(r.URL.Path, "/face/") {
+		fe.rngMu.Lock()
+		hit := fe.rng.Float64() < rate
+		fe.rngMu.Unlock()
+		if hit {
+			fe.throttled.Add(1)
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("x-ms-error-code", "429")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"error":{"code":"429","message":"Rate limit is exceeded. Try again in 1 seconds."}}`)
+			return
+		}
+	}
+	fe.Server.ServeHTTP(w, r)
 }
 
 // record parses the emulator's request log line "METHOD /face/v1.2/<kind>-sessions/<id> -> STATUS (DUR)".

@@ -57,9 +57,16 @@ type managerProc struct {
 // newManager prepares a manager for the cluster and Face endpoint; start runs it.
 func newManager(tb testing.TB, c *cluster, endpoint, apiKey string, s scale) *managerProc {
 	tb.Helper()
+	return newNamedManager(tb, c, endpoint, apiKey, s, "manager")
+}
+
+// newNamedManager is newManager for one of several replicas: name keeps their logs apart
+// (<name>.log in the cluster's folder and in reports/raw).
+func newNamedManager(tb testing.TB, c *cluster, endpoint, apiKey string, s scale, name string) *managerProc {
+	tb.Helper()
 	m := &managerProc{
 		bin: managerBinary(tb), kubeconfig: c.OperatorKubeconfig, endpoint: endpoint, apiKey: apiKey,
-		metricsAddr: freeAddr(tb), probeAddr: freeAddr(tb), logPath: filepath.Join(c.Dir, "manager.log"),
+		metricsAddr: freeAddr(tb), probeAddr: freeAddr(tb), logPath: filepath.Join(c.Dir, name+".log"),
 	}
 	// These scenarios measure the operator against an emulator with no quota, so the default
 	// account's limiter (S0, 10/s, by default) must not be what is measured; the quota scenario (scenario_quota_test.go) measures
@@ -68,7 +75,7 @@ func newManager(tb testing.TB, c *cluster, endpoint, apiKey string, s scale) *ma
 		"--operator-namespace=" + perfNamespace, "--metrics-secure=false"}, s.ManagerArgs...)
 	tb.Cleanup(func() {
 		m.stop()
-		keepRaw(tb, m.logPath, "manager.log")
+		keepRaw(tb, m.logPath, name+".log")
 	})
 	return m
 }
@@ -121,29 +128,41 @@ func (m *managerProc) kill() {
 	}
 }
 
-// stop ends the running incarnation gracefully (SIGTERM, then SIGKILL after 10 s).
+// stop ends the running incarnation gracefully (SIGTERM, then SIGKILL after 10 s) and closes
+// the log.
 func (m *managerProc) stop() {
-	m.mu.Lock()
-	cmd := m.cmd
-	m.cmd = nil
-	m.mu.Unlock()
-	if cmd != nil {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}
+	m.terminate(10 * time.Second)
 	m.mu.Lock()
 	if m.log != nil {
 		_ = m.log.Close()
 		m.log = nil
 	}
 	m.mu.Unlock()
+}
+
+// terminate sends SIGTERM to the running incarnation, as a rolling upgrade does, and waits for
+// it to exit; after timeout it sends SIGKILL, as the kubelet does at the end of the pod's grace
+// period. It returns how long the exit took and whether SIGKILL was needed.
+func (m *managerProc) terminate(timeout time.Duration) (took time.Duration, killed bool) {
+	m.mu.Lock()
+	cmd := m.cmd
+	m.cmd = nil
+	m.mu.Unlock()
+	if cmd == nil {
+		return 0, false
+	}
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		_ = cmd.Process.Kill()
+		<-done
+		killed = true
+	}
+	return time.Since(start), killed
 }
 
 // pid is the running incarnation's process id (0 when none runs).

@@ -120,20 +120,20 @@ type system struct {
 
 // startSystem brings the system up for a scenario. The cluster gets clusterNamespaces (the
 // first one holds the sessions) and the tracker watches trackedNamespaces.
-func startSystem(b *testing.B, ctx context.Context, s scale, clusterNamespaces, trackedNamespaces []string) system {
-	b.Helper()
-	c := startCluster(b, clusterNamespaces...)
-	fe := startFace(b)
-	tr := startTracker(b, c, trackedNamespaces...)
-	mgr := newManager(b, c, fe.URL, faceKey, s)
+func startSystem(tb testing.TB, ctx context.Context, s scale, clusterNamespaces, trackedNamespaces []string) system {
+	tb.Helper()
+	c := startCluster(tb, clusterNamespaces...)
+	fe := startFace(tb)
+	tr := startTracker(tb, c, trackedNamespaces...)
+	mgr := newManager(tb, c, fe.URL, faceKey, s)
 	if err := mgr.start(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := mgr.waitServing(time.Minute); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := warmUp(ctx, c, tr); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return system{c: c, fe: fe, tr: tr, mgr: mgr}
 }
