@@ -24,6 +24,8 @@ type pollRecord struct {
 	// a new request. Values are compared, not times, so clock skew between the app server that
 	// writes the annotation and the operator cannot hide a request.
 	syncRequest string
+	// final says this process saved the session's final outcome at `at`.
+	final bool
 	// polled says the record is of a Face call (not of a schedule start or resume): only those
 	// count against the forced-poll rate limit.
 	polled bool
@@ -67,6 +69,13 @@ func (p *pollTracker) saved(uid types.UID) {
 		r.unsaved = nil
 		p.polls[uid] = r
 	}
+}
+
+// finished notes that the session's final outcome was saved.
+func (p *pollTracker) finished(uid types.UID, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.polls[uid] = pollRecord{at: at, final: true}
 }
 
 // forget drops a session: its outcome is final, or it is gone.

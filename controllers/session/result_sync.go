@@ -17,6 +17,10 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
+// finalOutcomeMemory is how long a saved final outcome is remembered: longer than the cache
+// takes to show it. A final session's record is then dropped (or at its deletion).
+const finalOutcomeMemory = 2 * time.Minute
+
 // minForcedPollInterval is the shortest time between two polls a sync request forces.
 const minForcedPollInterval = time.Second
 
@@ -34,6 +38,14 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 	created, expires := ls.Status.CreatedAt.Time, ls.Status.AuthTokenExpiresAt.Time
 	request := ls.Annotations[facev1.AnnotationSyncRequestedAt]
 	last, known := r.polls.lastPoll(ls.UID)
+	if known && last.final {
+		// This process saved the final outcome already; the cache that still says Pending has
+		// not caught up. Polling again would cost a Face call for nothing.
+		if now.Sub(last.at) > finalOutcomeMemory {
+			r.polls.forget(ls.UID)
+		}
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
 	if !known && request == "" {
 		// A session this process has not polled yet (it restarted): resume the session's own
 		// schedule rather than poll now, or a restart would poll every open session at once
@@ -125,7 +137,9 @@ func (r *Reconciler) afterStatusWrite(ls *facev1.LivenessSession, becameFinal bo
 	case err == nil:
 		r.polls.saved(ls.UID)
 		if becameFinal {
-			r.polls.forget(ls.UID)
+			// Remembered as final for a while (not forgotten at once): a reconcile working from a
+			// cache that has not seen this write yet must not poll again.
+			r.polls.finished(ls.UID, r.Clock.Now())
 			r.Metrics.SessionsCompleted.WithLabelValues(string(ls.Status.Outcome)).Inc()
 		}
 	}
