@@ -395,3 +395,75 @@ func TestSessionsSayWhenTheirAccountIsPaused(t *testing.T) {
 
 	waitConditionWithin(t, ns, "paused", facev1.ConditionReady, metav1.ConditionTrue, facev1.ReasonSessionReady, 20*time.Second)
 }
+
+// A delete that Face keeps failing (every call 500) holds the finalizer until the session has
+// certainly expired, then releases it with a Warning event: a broken endpoint never pins
+// resources forever, and never releases them early.
+func TestDeletionFailingPersistentlyReleasesAfterCertainExpiry(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	clk := clocktesting.NewFakePassiveClock(time.Now())
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{Endpoint: emu.URL, APIKey: harness.TestAPIKey, Clock: clk})
+	ctx := context.Background()
+	require.NoError(t, k8sClient.Create(ctx, newSession(ns, "s")))
+	ls := waitCondition(t, ns, "s", facev1.ConditionReady, metav1.ConditionTrue, "")
+
+	require.NoError(t, emu.SetFaults(emulator.Faults{ErrorRate500: 1}))
+	require.NoError(t, k8sClient.Delete(ctx, ls))
+	waitCondition(t, ns, "s", facev1.ConditionReconciling, metav1.ConditionTrue, facev1.ReasonFaceUnavailable)
+	require.NoError(t, k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "s"}, ls), "the finalizer holds while the session may still exist")
+
+	clk.SetTime(clk.Now().Add(48*time.Hour + time.Minute))
+	requestSync(t, ns, "s") // any change wakes the reconcile; the real requeue would come later
+	waitGone(t, ns, "s")
+	var evs eventsv1.EventList
+	require.NoError(t, k8sClient.List(ctx, &evs, client.InNamespace(ns)))
+	found := false
+	for _, e := range evs.Items {
+		if e.Reason == facev1.ReasonFinalizerReleased && e.Type == corev1.EventTypeWarning {
+			found = true
+		}
+	}
+	require.True(t, found, "a Warning event says the finalizer was released without a delete")
+}
+
+// Namespace teardown after a manager restart: the namespace is being deleted with its
+// FaceAccount and key Secret, and a freshly started manager (empty registry) cannot reach Face
+// for the session. It releases the session's finalizer with a Warning event instead of holding
+// the namespace for 48 h.
+func TestNamespaceTeardownDoesNotWaitForCertainExpiry(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	emu := harness.StartEmulator(t, emulator.Config{})
+	ctx := context.Background()
+	require.NoError(t, k8sClient.Create(ctx, keySecret(ns, "face-key", harness.TestAPIKey)))
+	require.NoError(t, k8sClient.Create(ctx, faceAccount(ns, "face", emu.URL, "face-key")))
+	require.NoError(t, k8sClient.Create(ctx, sessionWithAccount(ns, "s", facev1.AccountReference{Name: "face"})))
+	// The first manager creates the session and stops when its subtest ends.
+	t.Run("first manager", func(t *testing.T) {
+		harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{})
+		waitCondition(t, ns, "s", facev1.ConditionReady, metav1.ConditionTrue, "")
+	})
+
+	// Teardown begins while no manager runs: envtest has no namespace controller, so the test
+	// deletes what it would (the key Secret first, then the account and the session).
+	nsObj := &corev1.Namespace{}
+	require.NoError(t, k8sClient.Get(ctx, types.NamespacedName{Name: ns}, nsObj))
+	require.NoError(t, k8sClient.Delete(ctx, nsObj))
+	require.NoError(t, k8sClient.Delete(ctx, keySecret(ns, "face-key", "")))
+	fa := &facev1.FaceAccount{}
+	require.NoError(t, k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "face"}, fa))
+	require.NoError(t, k8sClient.Delete(ctx, fa))
+	require.NoError(t, k8sClient.Delete(ctx, get(t, ns, "s")))
+
+	// A restarted manager finishes the teardown well before 48 h.
+	harness.StartManager(t, cpConfig, ns, harness.ManagerOptions{})
+	waitGone(t, ns, "s")
+	harness.Eventually(t, 20*time.Second, func() string {
+		if err := k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "face"}, fa); apierrors.IsNotFound(err) {
+			return ""
+		}
+		return "account still exists"
+	})
+}
