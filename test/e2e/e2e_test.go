@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,25 +24,8 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	binDir = os.Getenv("LIVENESS_BIN_DIR")
-	if binDir == "" {
-		dir, err := os.MkdirTemp("", "liveness-e2e-bin")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		defer os.RemoveAll(dir)
-		for name, pkg := range map[string]string{"manager": "./cmd/manager", "face-emulator": "./cmd/face-emulator", "control-plane": "./test/cmd/control-plane"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
-			cmd.Dir, cmd.Stdout, cmd.Stderr = harness.RepoRoot(), os.Stderr, os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintln(os.Stderr, "build", name, err)
-				os.Exit(1)
-			}
-		}
-		binDir = dir
-	}
-	os.Exit(m.Run())
+	os.Exit(harness.RunWithBinaries(m, &binDir, map[string]string{
+		"manager": "./cmd/manager", "face-emulator": "./cmd/face-emulator", "control-plane": "./test/cmd/control-plane"}))
 }
 
 // The README's quick start: make demo runs hack/demo.sh, which must succeed and show the flow.

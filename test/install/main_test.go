@@ -5,10 +5,7 @@
 package install
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/liveness-operator/liveness-operator/test/harness"
@@ -20,27 +17,5 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	binDir = os.Getenv("LIVENESS_BIN_DIR")
-	if binDir == "" {
-		dir, err := os.MkdirTemp("", "liveness-install-bin")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		for name, pkg := range map[string]string{"manager": "./cmd/manager", "face-emulator": "./cmd/face-emulator"} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
-			cmd.Dir, cmd.Stdout, cmd.Stderr = harness.RepoRoot(), os.Stderr, os.Stderr
-			if err := cmd.Run(); err != nil {
-				fmt.Fprintln(os.Stderr, "build", name, err)
-				return 1
-			}
-		}
-		binDir = dir
-	}
-	return m.Run()
+	os.Exit(harness.RunWithBinaries(m, &binDir, map[string]string{"manager": "./cmd/manager", "face-emulator": "./cmd/face-emulator"}))
 }
