@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -61,6 +62,10 @@ type SetupOptions struct {
 	// several managers against one API server set it: a cluster-scoped account would otherwise
 	// be reconciled by every one of them.
 	SkipClusterFaceAccounts bool
+	// Shard is the manager's --watch-label-selector (nil: unsharded). The cache must be built
+	// with the same selector (CacheOptions); here it only explains, in a session's condition,
+	// why an account of another shard looks missing.
+	Shard labels.Selector
 }
 
 // Setup registers the operator's controllers with the manager: LivenessSessions, FaceAccounts
@@ -83,7 +88,7 @@ func Setup(mgr ctrl.Manager, o SetupOptions) (*session.Reconciler, error) {
 	r := &session.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
-		Face:                    accounts.AccountResolver{Registry: o.Registry, Client: mgr.GetClient(), Clock: o.Clock},
+		Face:                    accounts.AccountResolver{Registry: o.Registry, Client: mgr.GetClient(), Clock: o.Clock, Shard: o.Shard},
 		Events:                  o.Events,
 		Clock:                   o.Clock,
 		Metrics:                 o.Metrics,

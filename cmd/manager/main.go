@@ -30,6 +30,7 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/endpoints"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/internal/quota"
+	"github.com/liveness-operator/liveness-operator/internal/sharding"
 	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
 
@@ -55,7 +56,14 @@ type options struct {
 	shutdownGracePeriod     time.Duration
 	leaseDuration           time.Duration
 	renewDeadline           time.Duration
+	leaderElectionID        string
+	watchLabelSelector      string
+	pprofAddr               string
 }
+
+// defaultLeaderElectionID is the lease of an unsharded manager; a shard's lease adds a hash
+// of its selector (sharding.LeaderElectionID).
+const defaultLeaderElectionID = "liveness-operator.face.liveness-operator.io"
 
 func main() {
 	var o options
@@ -96,6 +104,12 @@ func main() {
 	flag.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 10*time.Second, "how long a standby waits before taking over a lease that was not renewed")
 	flag.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 7*time.Second, "how long the leader keeps trying to renew before giving up leadership")
 	zapOpts := zap.Options{}
+	flag.StringVar(&o.leaderElectionID, "leader-election-id", "",
+		"name of the leader-election lease (default: "+defaultLeaderElectionID+", plus a hash of --watch-label-selector when set, so each shard has its own)")
+	flag.StringVar(&o.watchLabelSelector, "watch-label-selector", "",
+		"shard: reconcile only the LivenessSessions, FaceAccounts and ClusterFaceAccounts matching this label selector, e.g. '"+sharding.Key+" in (shard1)' (empty: all)")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "",
+		"serve Go's /debug/pprof at this address for profiling (empty or 0: off; bind it to loopback: profiles show the process's memory)")
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
@@ -115,6 +129,14 @@ func run(o options) error {
 	allowed, err := endpoints.Parse(o.allowedFaceEndpoints)
 	if err != nil {
 		return fmt.Errorf("--allowed-face-endpoints: %w", err)
+	}
+	shard, err := sharding.Parse(o.watchLabelSelector)
+	if err != nil {
+		return err
+	}
+	leaderElectionID := o.leaderElectionID
+	if leaderElectionID == "" {
+		leaderElectionID = sharding.LeaderElectionID(defaultLeaderElectionID, shard)
 	}
 	watchNamespaces := splitList(o.watchNamespaces)
 	if len(watchNamespaces) > 0 && !slices.Contains(watchNamespaces, o.operatorNamespace) {
@@ -156,9 +178,10 @@ func run(o options) error {
 		GracefulShutdownTimeout: &o.shutdownGracePeriod,
 		LeaseDuration:           &o.leaseDuration,
 		RenewDeadline:           &o.renewDeadline,
-		LeaderElectionID:        "liveness-operator.face.liveness-operator.io",
+		LeaderElectionID:        leaderElectionID,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElectionNamespace: o.leaderElectionNamespace,
-		Cache:                   controllers.CacheOptions(watchNamespaces),
+		Cache:                   controllers.CacheOptions(watchNamespaces, shard),
 		Client:                  controllers.ClientOptions(),
 	})
 	if err != nil {
@@ -183,6 +206,7 @@ func run(o options) error {
 		WatchNamespaces:         watchNamespaces,
 		AllowedEndpoints:        allowed,
 		DefaultTTLAfterFinished: time.Duration(o.defaultTTLAfterFinished) * time.Second,
+		Shard:                   shard,
 	}); err != nil {
 		return err
 	}
@@ -195,7 +219,8 @@ func run(o options) error {
 		return err
 	}
 	log.Info("starting manager", "defaultFaceEndpoint", o.faceEndpoint, "maxConcurrentReconciles", o.maxConcurrentReconciles,
-		"allowedFaceEndpoints", allowed.String(), "watchNamespaces", watchNamespaces, "metricsSecure", o.metricsSecure)
+		"allowedFaceEndpoints", allowed.String(), "watchNamespaces", watchNamespaces, "metricsSecure", o.metricsSecure,
+		"watchLabelSelector", o.watchLabelSelector, "leaderElectionID", leaderElectionID)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 

@@ -48,6 +48,9 @@ type AccountResolver struct {
 	Client client.Reader
 	// Clock tells whether an account's pause is still on; nil means the real clock.
 	Clock clock.PassiveClock
+	// Shard is the manager's --watch-label-selector (nil: unsharded): an account outside it
+	// is not in the cache, and the session's condition says that this may be why.
+	Shard labels.Selector
 }
 
 // ClientFor returns the session's account's client, or an *AccountUnavailableError.
@@ -74,6 +77,14 @@ func (a AccountResolver) ClientFor(ctx context.Context, ls *facev1.LivenessSessi
 			Message: fmt.Sprintf("Face throttled account %s (429); calls resume at %s", key, until.UTC().Format(time.RFC3339))}
 	}
 	return c, nil
+}
+
+// shardHint explains, for a sharded manager, that an account of another shard is invisible.
+func (a AccountResolver) shardHint() string {
+	if a.Shard == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (or it is outside this manager's shard %q: label the account like its sessions)", a.Shard.String())
 }
 
 // pauseBlockLimit is the longest account pause a worker simply waits out inside the limiter.
@@ -105,7 +116,7 @@ func (a AccountResolver) checkAccount(ctx context.Context, ls *facev1.LivenessSe
 	if err := a.Client.Get(ctx, types.NamespacedName{Namespace: key.Namespace, Name: key.Name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			return &AccountUnavailableError{Reason: facev1.ReasonAccountNotFound, RetryAfter: AccountWait,
-				Message: fmt.Sprintf("%s %q does not exist; create it or fix spec.accountRef", key.Kind, key.Name)}
+				Message: fmt.Sprintf("%s %q does not exist; create it or fix spec.accountRef", key.Kind, key.Name) + a.shardHint()}
 		}
 		return err
 	}

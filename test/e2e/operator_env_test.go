@@ -114,10 +114,16 @@ func (e *operatorEnv) namespace(t *testing.T, name string) {
 // emulatorSessions is what the Face emulator holds, deleted and expired sessions included.
 func (e *operatorEnv) emulatorSessions(t *testing.T) map[string]emulator.SessionInfo {
 	t.Helper()
+	return emulatorSessionsAt(t, e.emulatorURL)
+}
+
+// emulatorSessionsAt is what the Face emulator at url holds, by session id.
+func emulatorSessionsAt(t *testing.T, url string) map[string]emulator.SessionInfo {
+	t.Helper()
 	var out struct {
 		Sessions []emulator.SessionInfo `json:"sessions"`
 	}
-	e.emulatorGet(t, "/emulator/sessions", &out)
+	emulatorGetAt(t, url, "/emulator/sessions", &out)
 	m := map[string]emulator.SessionInfo{}
 	for _, s := range out.Sessions {
 		m[s.SessionID] = s
@@ -135,7 +141,13 @@ func (e *operatorEnv) emulatorStats(t *testing.T) emulator.Stats {
 
 func (e *operatorEnv) emulatorGet(t *testing.T, path string, into any) {
 	t.Helper()
-	resp, err := http.Get(e.emulatorURL + path)
+	emulatorGetAt(t, e.emulatorURL, path, into)
+}
+
+// emulatorGetAt decodes the JSON answer of the emulator at url to GET path.
+func emulatorGetAt(t *testing.T, url, path string, into any) {
+	t.Helper()
+	resp, err := http.Get(url + path)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, path)

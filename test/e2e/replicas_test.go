@@ -11,11 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/test/harness"
@@ -25,18 +23,9 @@ import (
 // are Ready (caches synced, leader or standby), and when the leader is killed with SIGKILL the
 // standby takes the lease within 20 s and serves new sessions.
 func TestTwoReplicasFailOver(t *testing.T) {
-	const ns = "liveness-operator-system"
-	grant := func(t *testing.T, admin client.Client, user string) {
-		bindGeneratedClusterRole(t, admin, user)
-		// config/rbac's leader-election Role, bound to the test's operator user.
-		require.NoError(t, admin.Create(context.Background(), &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "leader-election-test"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "liveness-operator-leader-election-role"},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: user, APIGroup: rbacv1.GroupName}},
-		}))
-	}
+	const ns = leaderElectionNamespace
 	probeA, probeB := harness.FreeAddr(t), harness.FreeAddr(t)
-	env := startOperatorEnvWithRBAC(t, grant, []string{"team-a"}, "--leader-elect", "--leader-election-namespace="+ns,
+	env := startOperatorEnvWithRBAC(t, grantWithLeaderElection, []string{"team-a"}, "--leader-elect", "--leader-election-namespace="+ns,
 		"--health-probe-bind-address="+probeA)
 	// The second replica: same flags, its own probe port.
 	standbyOut, standbyCmd := startCommand(t, []string{"FACE_ENDPOINT=" + env.emulatorURL, "FACE_APIKEY=" + env.emulatorKey}, "manager",

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -83,6 +84,8 @@ type ManagerOptions struct {
 	Clock clock.PassiveClock
 	// Events defaults to the manager's recorder.
 	Events events.EventRecorder
+	// Shard is the manager's --watch-label-selector (nil: every resource).
+	Shard labels.Selector
 }
 
 // Manager is a running manager with the operator's reconcilers, watching the test's namespaces.
@@ -115,7 +118,7 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 		Scheme:                 Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  controllers.CacheOptions(namespaces),
+		Cache:                  controllers.CacheOptions(namespaces, opts.Shard),
 		Client:                 controllers.ClientOptions(),
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -150,6 +153,7 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 		SkipClusterFaceAccounts: !opts.ClusterFaceAccounts,
 		TokenSigner:             TestTokenSigner(t),
 		AllowedEndpoints:        allowed,
+		Shard:                   opts.Shard,
 	})
 	if err != nil {
 		t.Fatalf("setup controllers: %v", err)
