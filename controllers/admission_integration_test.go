@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/utils/ptr"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 )
@@ -94,6 +95,15 @@ func TestSpecIsImmutable(t *testing.T) {
 			"spec.livenessModelVersion is immutable"},
 		{"token secret name", func(ls *facev1.LivenessSession) { ls.Spec.TokenSecretName = "elsewhere" },
 			"spec.tokenSecretName is immutable"},
+		{"account added", func(ls *facev1.LivenessSession) { ls.Spec.AccountRef = &facev1.AccountReference{Name: "other"} },
+			"spec.accountRef is immutable"},
+		{"session image Secret added", func(ls *facev1.LivenessSession) {
+			ls.Spec.EnableSessionImage = true
+			ls.Spec.SessionImageSecretName = "image"
+		}, "spec.enableSessionImage is immutable"},
+		{"token Secret template added", func(ls *facev1.LivenessSession) {
+			ls.Spec.TokenSecretTemplate = &facev1.SecretTemplate{Labels: map[string]facev1.LabelValue{"team": "a"}}
+		}, "spec.tokenSecretTemplate is immutable"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,6 +121,15 @@ func TestSpecIsImmutable(t *testing.T) {
 	base := cur.DeepCopy()
 	cur.Spec.DeletionPolicy = facev1.DeletionPolicyOrphan
 	require.NoError(t, k8sClient.Patch(ctx, cur, clientMergeFrom(base)), "deletionPolicy may change")
+	cur = get(t, ns, "fixed")
+	base = cur.DeepCopy()
+	cur.Spec.TTLSecondsAfterFinished = ptr.To[int32](60)
+	require.NoError(t, k8sClient.Patch(ctx, cur, clientMergeFrom(base)), "ttlSecondsAfterFinished may change")
+	// Metadata and status writes pass the rule: it compares spec fields only.
+	cur = get(t, ns, "fixed")
+	base = cur.DeepCopy()
+	cur.Labels = map[string]string{"team": "a"}
+	require.NoError(t, k8sClient.Patch(ctx, cur, clientMergeFrom(base)), "labels may change")
 }
 
 // Defaults fill what a minimal manifest leaves out.
