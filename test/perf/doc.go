@@ -19,8 +19,10 @@
 // and writes reports/chaos-latest.md; 'go test ./...' runs TestChaosSmoke, the same scenarios
 // small, asserting the invariants (see support_chaos_config_test.go for the knobs).
 //
-// Files: scenario_*_test.go are the measurements (burst next to the bare app server, sustained,
-// crash safety and its checks, memory, quota, chaos); support_*_test.go is what they share (the
+// Files: scenario_*_test.go are the measurements (burst next to the bare app server in rounds,
+// with CPU profiles; sustained with the knee search; crash safety and its checks; memory; one
+// manager against a slow Face; quota; chaos); support_*_test.go is what they share (the
 // cluster and manager processes, the Face baseline, the session tracker, statistics, the audit
-// log, the report).
+// log, CPU profiles and their reading, the report). Profiles go to a profiles folder next to
+// the report (reports/profiles for the full scale); reports/profiles/README.md reads them.
 package perf

@@ -27,7 +27,8 @@ func crashFaults(rate float64) emulator.Faults {
 // BenchmarkCrashSafety creates sessions while the manager is SIGKILLed at random moments and
 // Face fails a share of calls; then faults stop and it checks TARGETS.md's crash-safety bar:
 // every cloud session beyond one per resource was reported (status.unconfirmedCreates and the
-// metric), every resource converges to Ready within 60 s of the last fault, and deleting all of
+// metric), every resource converges to Ready within 60 s of the last fault (or stops, by design, after
+// three reported unconfirmed creates: TooManyUnconfirmedCreates), and deleting all of
 // them leaves no finalizer stuck.
 func BenchmarkCrashSafety(b *testing.B) {
 	s := mustScale(b)
@@ -60,7 +61,7 @@ func BenchmarkCrashSafety(b *testing.B) {
 	}
 	statsAtLastFault := fe.Stats()
 
-	conv, err := waitConverged(ctx, c, len(sessions), lastFault, 60*time.Second)
+	conv, stalled, err := waitSettled(ctx, c, len(sessions), lastFault, 60*time.Second, true)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,12 +86,13 @@ func BenchmarkCrashSafety(b *testing.B) {
 	fmt.Fprintf(&body, "| bar (TARGETS.md) | measured | verdict |\n|---|---|---|\n")
 	fmt.Fprintf(&body, "| zero duplicate cloud sessions beyond those reported | %d duplicates (cloud sessions beyond one per resource), %d reported in status.unconfirmedCreates, **%d unreported** (resources: %s) | %s |\n",
 		audit.Duplicates, audit.Reported, audit.Unreported, audit.unreportedNames(), verdict(audit.Unreported == 0))
-	fmt.Fprintf(&body, "| every resource Ready within 60 s of the last fault | all %d Ready %s after it | %s |\n", len(sessions), conv.Round(time.Millisecond), verdict(conv <= 60*time.Second))
+	fmt.Fprintf(&body, "| every resource Ready within 60 s of the last fault (a resource that reported %d unconfirmed creates stops creating by design: TooManyUnconfirmedCreates) | %d Ready and %d stalled by design (%s), all %s after it | %s |\n",
+		3, len(sessions)-len(stalled), len(stalled), namesOrNone(stalled), conv.Round(time.Millisecond), verdict(conv <= 60*time.Second))
 	fmt.Fprintf(&body, "| zero stuck finalizers (all deleted, gone within 60 s) | all gone %s after the deletes began | %s |\n", deletion.Gone.Round(time.Millisecond), verdict(deletion.Gone <= 60*time.Second))
 	fmt.Fprintf(&body, "| the recorded session is the one published | %d resources whose status.sessionId differs from the token Secret's or is not in the emulator | %s |\n",
 		audit.Mismatched, verdict(audit.Mismatched == 0))
-	fmt.Fprintf(&body, "| every recorded cloud session deleted with its resource | %d of %d deleted; %d cloud sessions left undeleted, of which %d were never answered (commit-then-drop) | %s |\n\n",
-		deletion.RecordedDeleted, len(sessions), deletion.Undeleted, deletion.UndeletedDropped, verdict(deletion.RecordedDeleted == len(sessions)))
+	fmt.Fprintf(&body, "| every recorded cloud session deleted with its resource | %d of %d deleted (the stalled ones recorded none); %d cloud sessions left undeleted, of which %d were never answered (commit-then-drop) | %s |\n\n",
+		deletion.RecordedDeleted, len(sessions)-len(stalled), deletion.Undeleted, deletion.UndeletedDropped, verdict(deletion.RecordedDeleted == len(sessions)-len(stalled)))
 	fmt.Fprintf(&body, "Reporting channels: status.unconfirmedCreates sums to %d over %d resources; the metric `%s` summed over the %d incarnations "+
 		"(last scrape before each kill, so a lower bound: increments in the last moments before a kill are lost with the process) is %.0f, and %.0f in the final incarnation. "+
 		"Cloud sessions the emulator committed without answering: %d; created in all: %d for %d resources.\n\n",
@@ -199,3 +201,4 @@ func countInLog(path, word string) int {
 	}
 	return strings.Count(string(b), word)
 }
+

@@ -47,7 +47,7 @@ func rate(n int, wall time.Duration) float64 { return float64(n) / wall.Seconds(
 // runBaseline is the bare app server TARGETS.md compares against: each of the clients does one
 // Face create with the real Face client and one Secret create holding the token, then waits
 // until the watch sees the Secret, exactly like the operator's burst clients wait.
-func runBaseline(ctx context.Context, c *cluster, fe *faceEmulator, tr *tracker, n, clients int) (closedLoop, error) {
+func runBaseline(ctx context.Context, c *cluster, fe *faceEmulator, tr *tracker, prefix string, n, clients int) (closedLoop, error) {
 	fc, err := face.NewClient(face.Options{Endpoint: fe.URL, APIKey: faceKey})
 	if err != nil {
 		return closedLoop{}, err
@@ -57,7 +57,7 @@ func runBaseline(ctx context.Context, c *cluster, fe *faceEmulator, tr *tracker,
 		res closedLoop
 	)
 	res.Start = time.Now()
-	err = forEach(ctx, newSessions("base", n), clients, func(ctx context.Context, s session) error {
+	err = forEach(ctx, newSessions(prefix, n), clients, func(ctx context.Context, s session) error {
 		start := time.Now()
 		fs, err := fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
 			LivenessOperationMode:        face.LivenessOperationMode("Passive"),

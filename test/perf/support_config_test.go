@@ -19,12 +19,30 @@ type scale struct {
 
 	BurstSessions int // LIVENESS_PERF_BURST_SESSIONS: sessions in the burst (and in the baseline)
 	BurstClients  int // LIVENESS_PERF_BURST_CLIENTS: concurrent clients in the burst
+	// ProfileSeconds (LIVENESS_PERF_PROFILE_SECONDS) is the length of the CPU profiles taken
+	// of kube-apiserver, etcd and the manager from the start of the burst and of the baseline.
+	ProfileSeconds int
+	// BurstRounds (LIVENESS_PERF_BURST_ROUNDS) repeats the bare app server and the operator's
+	// burst that many times in one cluster; the report quotes the medians.
+	BurstRounds int
 
-	SustainedRate    float64       // LIVENESS_PERF_SUSTAINED_RATE: open-loop arrivals per second
-	SustainedFor     time.Duration // LIVENESS_PERF_SUSTAINED_FOR: how long arrivals go on
-	MemorySessions   int           // LIVENESS_PERF_MEMORY_SESSIONS: live sessions for the RSS figure
-	MemorySecrets    int           // LIVENESS_PERF_MEMORY_SECRETS: unrelated Secrets added afterwards
-	MemorySecretSize int           // LIVENESS_PERF_MEMORY_SECRET_BYTES: size of each unrelated Secret
+	SustainedRate float64       // LIVENESS_PERF_SUSTAINED_RATE: open-loop arrivals per second
+	SustainedFor  time.Duration // LIVENESS_PERF_SUSTAINED_FOR: how long arrivals go on
+	// KneeRates (LIVENESS_PERF_KNEE_RATES, comma-separated) are the offered rates of the knee
+	// search's steps, rising; KneeStepFor (LIVENESS_PERF_KNEE_STEP_FOR) is each step's length.
+	KneeRates   []float64
+	KneeStepFor time.Duration
+
+	// FaceLatency (LIVENESS_PERF_FACE_LATENCY) delays every Face answer in the slow-Face
+	// measurement, which runs FaceLatencySessions sessions from FaceLatencyClients clients once
+	// per entry of FaceLatencyWorkers (--max-concurrent-reconciles).
+	FaceLatency         time.Duration
+	FaceLatencySessions int
+	FaceLatencyClients  int
+	FaceLatencyWorkers  []int
+	MemorySessions      int // LIVENESS_PERF_MEMORY_SESSIONS: live sessions for the RSS figure
+	MemorySecrets       int // LIVENESS_PERF_MEMORY_SECRETS: unrelated Secrets added afterwards
+	MemorySecretSize    int // LIVENESS_PERF_MEMORY_SECRET_BYTES: size of each unrelated Secret
 
 	CrashSessions  int           // LIVENESS_PERF_CRASH_SESSIONS: sessions created under kills
 	CrashKills     int           // LIVENESS_PERF_CRASH_KILLS: SIGKILLs of the manager
@@ -39,15 +57,19 @@ type scale struct {
 
 var scales = map[string]scale{
 	"full": {
-		Name: "full", BurstSessions: 500, BurstClients: 16,
-		SustainedRate: 100, SustainedFor: 25 * time.Second,
+		Name: "full", BurstSessions: 500, BurstClients: 16, ProfileSeconds: 3, BurstRounds: 3,
+		SustainedRate: 150, SustainedFor: 30 * time.Second,
+		KneeRates: []float64{30, 45, 60, 75, 90, 105, 120, 150}, KneeStepFor: 15 * time.Second,
+		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 400, FaceLatencyClients: 64, FaceLatencyWorkers: []int{4, 16, 64},
 		MemorySessions: 10000, MemorySecrets: 1000, MemorySecretSize: 100 << 10,
 		CrashSessions: 1000, CrashKills: 300, CrashMinLife: 200 * time.Millisecond, CrashMaxLife: 1500 * time.Millisecond,
 		CrashFaultRate: 0.10,
 	},
 	"smoke": {
-		Name: "smoke", BurstSessions: 50, BurstClients: 16,
+		Name: "smoke", BurstSessions: 50, BurstClients: 16, ProfileSeconds: 1, BurstRounds: 1,
 		SustainedRate: 20, SustainedFor: 5 * time.Second,
+		KneeRates: []float64{20, 40}, KneeStepFor: 3 * time.Second,
+		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 40, FaceLatencyClients: 16, FaceLatencyWorkers: []int{4, 16},
 		MemorySessions: 200, MemorySecrets: 50, MemorySecretSize: 100 << 10,
 		CrashSessions: 50, CrashKills: 10, CrashMinLife: 200 * time.Millisecond, CrashMaxLife: 1500 * time.Millisecond,
 		CrashFaultRate: 0.10,
@@ -82,8 +104,22 @@ func currentScale() (scale, error) {
 	}
 	setInt("LIVENESS_PERF_BURST_SESSIONS", &s.BurstSessions)
 	setInt("LIVENESS_PERF_BURST_CLIENTS", &s.BurstClients)
+	setInt("LIVENESS_PERF_PROFILE_SECONDS", &s.ProfileSeconds)
+	setInt("LIVENESS_PERF_BURST_ROUNDS", &s.BurstRounds)
 	setFloat("LIVENESS_PERF_SUSTAINED_RATE", &s.SustainedRate)
 	setDur("LIVENESS_PERF_SUSTAINED_FOR", &s.SustainedFor)
+	setDur("LIVENESS_PERF_KNEE_STEP_FOR", &s.KneeStepFor)
+	setDur("LIVENESS_PERF_FACE_LATENCY", &s.FaceLatency)
+	if v := os.Getenv("LIVENESS_PERF_KNEE_RATES"); v != "" && err == nil {
+		s.KneeRates = nil
+		for _, f := range strings.Split(v, ",") {
+			var r float64
+			if r, err = strconv.ParseFloat(strings.TrimSpace(f), 64); err != nil {
+				break
+			}
+			s.KneeRates = append(s.KneeRates, r)
+		}
+	}
 	setInt("LIVENESS_PERF_MEMORY_SESSIONS", &s.MemorySessions)
 	setInt("LIVENESS_PERF_MEMORY_SECRETS", &s.MemorySecrets)
 	setInt("LIVENESS_PERF_MEMORY_SECRET_BYTES", &s.MemorySecretSize)

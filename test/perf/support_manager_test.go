@@ -44,7 +44,7 @@ func managerBinary(tb testing.TB) string {
 // address; its log goes to a file, appended across restarts.
 type managerProc struct {
 	bin, kubeconfig, endpoint, apiKey string
-	metricsAddr, probeAddr            string
+	metricsAddr, probeAddr, pprofAddr string
 	logPath                           string
 	extraArgs                         []string
 
@@ -66,7 +66,7 @@ func newNamedManager(tb testing.TB, c *cluster, endpoint, apiKey string, s scale
 	tb.Helper()
 	m := &managerProc{
 		bin: managerBinary(tb), kubeconfig: c.OperatorKubeconfig, endpoint: endpoint, apiKey: apiKey,
-		metricsAddr: freeAddr(tb), probeAddr: freeAddr(tb), logPath: filepath.Join(c.Dir, name+".log"),
+		metricsAddr: freeAddr(tb), probeAddr: freeAddr(tb), pprofAddr: freeAddr(tb), logPath: filepath.Join(c.Dir, name+".log"),
 	}
 	// These scenarios measure the operator against an emulator with no quota, so the default
 	// account's limiter (S0, 10/s, by default) must not be what is measured; the quota scenario (scenario_quota_test.go) measures
@@ -93,7 +93,8 @@ func (m *managerProc) start() error {
 		m.log = f
 	}
 	cmd := exec.Command(m.bin, append([]string{"--kubeconfig", m.kubeconfig,
-		"--metrics-bind-address", m.metricsAddr, "--health-probe-bind-address", m.probeAddr}, m.extraArgs...)...)
+		"--metrics-bind-address", m.metricsAddr, "--health-probe-bind-address", m.probeAddr,
+		"--pprof-bind-address", m.pprofAddr}, m.extraArgs...)...)
 	cmd.Env = append(os.Environ(), "FACE_ENDPOINT="+m.endpoint, "FACE_APIKEY="+m.apiKey)
 	cmd.Stdout, cmd.Stderr = m.log, m.log
 	if err := cmd.Start(); err != nil {

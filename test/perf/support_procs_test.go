@@ -96,6 +96,29 @@ func newCPUMeter(manager func() int) *cpuMeter {
 	return m
 }
 
+// used is the CPU seconds the named process has used since the meter started (0 when it is
+// not measured).
+func (m *cpuMeter) used(name string) float64 {
+	pid, ok := m.pids[name]
+	if !ok || pid == 0 {
+		return 0
+	}
+	after, err := cpuSeconds(pid)
+	if err != nil {
+		return 0
+	}
+	return after - m.before[name]
+}
+
+// total is the CPU seconds every measured process has used since the meter started.
+func (m *cpuMeter) total() float64 {
+	t := 0.0
+	for name := range m.pids {
+		t += m.used(name)
+	}
+	return t
+}
+
 // table renders CPU seconds and the share of the machine's cores each process used.
 func (m *cpuMeter) table(cores int) string {
 	wall := time.Since(m.start).Seconds()

@@ -1,0 +1,60 @@
+package perf
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/liveness-operator/liveness-operator/internal/emulator"
+)
+
+// BenchmarkFaceLatency measures what one manager can do when Face is as slow as a real cloud
+// call and not the machine's CPU: every Face request takes FaceLatency (the emulator waits
+// before answering), and a closed-loop burst from many clients runs once per worker count
+// (--max-concurrent-reconciles). A session's reconcile holds a worker through its Face create,
+// so a manager's ceiling is about workers / (Face latency + the reconcile's API writes);
+// docs/scaling.md uses these figures.
+func BenchmarkFaceLatency(b *testing.B) {
+	s := mustScale(b)
+	ctx := context.Background()
+	sys := startSystem(b, ctx, s, []string{perfNamespace}, []string{perfNamespace})
+	if err := sys.fe.SetFaults(emulator.Faults{Latency: s.FaceLatency}); err != nil {
+		b.Fatal(err)
+	}
+	var body strings.Builder
+	fmt.Fprintf(&body, "Every Face request answered after %s; %d sessions per run from %d closed-loop clients; the manager restarted with each worker count.\n\n",
+		s.FaceLatency, s.FaceLatencySessions, s.FaceLatencyClients)
+	body.WriteString("| --max-concurrent-reconciles | sessions/s to Ready | model: workers / Face latency | Ready p50 / p99 | manager CPU per session | API-server CPU per session |\n|---|---|---|---|---|---|\n")
+	base := append([]string(nil), sys.mgr.extraArgs...)
+	for i, workers := range s.FaceLatencyWorkers {
+		sys.mgr.stop()
+		sys.mgr.extraArgs = append(append([]string(nil), base...), fmt.Sprintf("--max-concurrent-reconciles=%d", workers))
+		if err := sys.mgr.start(); err != nil {
+			b.Fatal(err)
+		}
+		if err := sys.mgr.waitServing(time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		if err := warmUp(ctx, sys.c, sys.tr); err != nil {
+			b.Fatal(err)
+		}
+		sessions := newSessions(fmt.Sprintf("lat%d", i), s.FaceLatencySessions)
+		cpu := newCPUMeter(sys.mgr.pid)
+		op, err := runBurst(ctx, sys.c, sys.tr, sessions, s.FaceLatencyClients)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := float64(len(sessions))
+		got := rate(len(sessions), op.WallReady)
+		b.ReportMetric(got, fmt.Sprintf("ready-sessions/s-%dworkers", workers))
+		fmt.Fprintf(&body, "| %d | %.0f | %.0f | %s / %s | %.1f ms | %.1f ms |\n", workers, got, float64(workers)/s.FaceLatency.Seconds(),
+			ms(op.Ready.pct(50)), ms(op.Ready.pct(99)), 1000*cpu.used("manager")/n, 1000*cpu.used("kube-apiserver")/n)
+		if i == len(s.FaceLatencyWorkers)-1 {
+			fmt.Fprintf(&body, "\nCPU during the last run:\n\n%s", cpu.table(runtime.NumCPU()))
+		}
+	}
+	addSection("6. One manager against a slow Face", body.String())
+}
