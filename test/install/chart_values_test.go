@@ -106,12 +106,16 @@ func TestChartFullValues(t *testing.T) {
 // crds.install=false leaves the CRDs to the platform team; a default account needs its key.
 func TestChartOptionalValues(t *testing.T) {
 	objs := objects(t, renderChart(t, map[string]any{"crds": map[string]any{"install": false},
-		"rbac": map[string]any{"aggregateToDefaultRoles": false}, "metrics": map[string]any{"secure": false, "port": 8080}}))
+		"rbac": map[string]any{"aggregateToDefaultRoles": false}, "metrics": map[string]any{"secure": false, "port": 8080},
+		"watchLabelSelector": "sharding.liveness-operator.io/key in (shard1)"}))
 	require.Empty(t, ofKind(objs, "CustomResourceDefinition"))
 	for _, o := range ofKind(objs, "ClusterRole") {
 		require.NotContains(t, o.GetLabels(), "rbac.authorization.k8s.io/aggregate-to-edit")
 	}
-	require.Contains(t, deployment(t, objs).Spec.Template.Spec.Containers[0].Args, "--metrics-secure=false")
+	args := deployment(t, objs).Spec.Template.Spec.Containers[0].Args
+	require.Contains(t, args, "--metrics-secure=false")
+	// A shard's release: one argument, spaces and parentheses intact.
+	require.Contains(t, args, "--watch-label-selector=sharding.liveness-operator.io/key in (shard1)")
 
 	chrt := map[string]any{"defaultAccount": map[string]any{"endpoint": "https://face.cognitiveservices.azure.com"}}
 	_, err := renderChartErr(chrt)
