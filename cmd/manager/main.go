@@ -59,6 +59,7 @@ type options struct {
 	leaderElectionID        string
 	watchLabelSelector      string
 	pprofAddr               string
+	faceCallSlots           int
 }
 
 // defaultLeaderElectionID is the lease of an unsharded manager; a shard's lease adds a hash
@@ -108,6 +109,8 @@ func main() {
 		"name of the leader-election lease (default: "+defaultLeaderElectionID+", plus a hash of --watch-label-selector when set, so each shard has its own)")
 	flag.StringVar(&o.watchLabelSelector, "watch-label-selector", "",
 		"shard: reconcile only the LivenessSessions, FaceAccounts and ClusterFaceAccounts matching this label selector, e.g. '"+sharding.Key+" in (shard1)' (empty: all)")
+	flag.IntVar(&o.faceCallSlots, "face-max-concurrent-calls", quota.DefaultMaxConcurrentCalls,
+		"Face calls each account may have in flight; an account does at most this many / Face latency calls per second (raise it with its quota; a hanging endpoint holds at most this many workers)")
 	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "",
 		"serve Go's /debug/pprof at this address for profiling (empty or 0: off; bind it to loopback: profiles show the process's memory)")
 	zapOpts.BindFlags(flag.CommandLine)
@@ -144,7 +147,11 @@ func run(o options) error {
 		watchNamespaces = append(watchNamespaces, o.operatorNamespace)
 	}
 	// Every account's Face requests (per try: account, operation, status class, latency).
+	if o.faceCallSlots < 1 {
+		return fmt.Errorf("--face-max-concurrent-calls=%d: want at least 1", o.faceCallSlots)
+	}
 	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout, Metrics: face.NewCallMetrics(metrics.Registry)}, nil)
+	registry.SetCallSlots(o.faceCallSlots)
 	// Each account's quota counters (waits, pauses, aborted calls) as Prometheus metrics.
 	metrics.Registry.MustRegister(registry)
 	switch {

@@ -81,6 +81,9 @@ var ErrInvalidQuota = errors.New("invalid quota")
 type Registry struct {
 	base  face.Options
 	clock clock.WithDelayedExecution
+	// callSlots is every account's Face calls in flight unless its limits say otherwise
+	// (SetCallSlots; zero: quota.DefaultMaxConcurrentCalls).
+	callSlots int
 
 	mu       sync.RWMutex
 	accounts map[Key]*account
@@ -101,6 +104,16 @@ func NewRegistry(base face.Options, clk clock.WithDelayedExecution) *Registry {
 	return &Registry{base: base, clock: clk, accounts: map[Key]*account{}}
 }
 
+// SetCallSlots sets how many Face calls each account may have in flight (the manager's
+// --face-max-concurrent-calls; zero: quota.DefaultMaxConcurrentCalls). It applies to accounts
+// set afterwards, so call it before the first Set. The number is the administrator's, never a
+// tenant's: a hanging endpoint holds at most that many workers.
+func (r *Registry) SetCallSlots(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.callSlots = n
+}
+
 // Set configures an account, creating it or updating it in place. The limiter survives updates
 // (a rotated key does not reset the account's quota bookkeeping); the client is rebuilt only when
 // the endpoint or the credential changed. changed reports that, so the caller re-checks the
@@ -115,6 +128,9 @@ func (r *Registry) Set(key Key, cfg Config) (changed bool, err error) {
 	fp := fingerprint(cfg)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if cfg.Limits.MaxConcurrentCalls == 0 {
+		cfg.Limits.MaxConcurrentCalls = r.callSlots
+	}
 	a, ok := r.accounts[key]
 	if ok && a.fingerprint == fp {
 		return false, a.limiter.SetLimits(cfg.Limits)

@@ -115,6 +115,9 @@ func (l *Limiter) applyLocked(lim Limits) {
 	l.tau = lim.tolerance()
 }
 
+// CallSlots is how many calls of the account may be in flight at once.
+func (l *Limiter) CallSlots() int { return cap(l.slots) }
+
 // Limits returns the limits in force, with defaults filled in.
 func (l *Limiter) Limits() Limits {
 	l.mu.Lock()

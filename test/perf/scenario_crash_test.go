@@ -201,4 +201,3 @@ func countInLog(path, word string) int {
 	}
 	return strings.Count(string(b), word)
 }
-

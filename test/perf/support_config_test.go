@@ -35,11 +35,11 @@ type scale struct {
 
 	// FaceLatency (LIVENESS_PERF_FACE_LATENCY) delays every Face answer in the slow-Face
 	// measurement, which runs FaceLatencySessions sessions from FaceLatencyClients clients once
-	// per entry of FaceLatencyWorkers (--max-concurrent-reconciles).
+	// per entry of FaceLatencyRuns: {--max-concurrent-reconciles, --face-max-concurrent-calls}.
 	FaceLatency         time.Duration
 	FaceLatencySessions int
 	FaceLatencyClients  int
-	FaceLatencyWorkers  []int
+	FaceLatencyRuns     [][2]int
 	MemorySessions      int // LIVENESS_PERF_MEMORY_SESSIONS: live sessions for the RSS figure
 	MemorySecrets       int // LIVENESS_PERF_MEMORY_SECRETS: unrelated Secrets added afterwards
 	MemorySecretSize    int // LIVENESS_PERF_MEMORY_SECRET_BYTES: size of each unrelated Secret
@@ -60,7 +60,7 @@ var scales = map[string]scale{
 		Name: "full", BurstSessions: 500, BurstClients: 16, ProfileSeconds: 3, BurstRounds: 3,
 		SustainedRate: 150, SustainedFor: 30 * time.Second,
 		KneeRates: []float64{30, 45, 60, 75, 90, 105, 120, 150}, KneeStepFor: 15 * time.Second,
-		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 400, FaceLatencyClients: 64, FaceLatencyWorkers: []int{4, 16, 64},
+		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 400, FaceLatencyClients: 64, FaceLatencyRuns: [][2]int{{4, 8}, {16, 8}, {64, 8}, {64, 64}},
 		MemorySessions: 10000, MemorySecrets: 1000, MemorySecretSize: 100 << 10,
 		CrashSessions: 1000, CrashKills: 300, CrashMinLife: 200 * time.Millisecond, CrashMaxLife: 1500 * time.Millisecond,
 		CrashFaultRate: 0.10,
@@ -69,7 +69,7 @@ var scales = map[string]scale{
 		Name: "smoke", BurstSessions: 50, BurstClients: 16, ProfileSeconds: 1, BurstRounds: 1,
 		SustainedRate: 20, SustainedFor: 5 * time.Second,
 		KneeRates: []float64{20, 40}, KneeStepFor: 3 * time.Second,
-		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 40, FaceLatencyClients: 16, FaceLatencyWorkers: []int{4, 16},
+		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 40, FaceLatencyClients: 16, FaceLatencyRuns: [][2]int{{4, 8}, {16, 16}},
 		MemorySessions: 200, MemorySecrets: 50, MemorySecretSize: 100 << 10,
 		CrashSessions: 50, CrashKills: 10, CrashMinLife: 200 * time.Millisecond, CrashMaxLife: 1500 * time.Millisecond,
 		CrashFaultRate: 0.10,
