@@ -152,6 +152,10 @@ func run(o options) error {
 	}
 	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout, Metrics: face.NewCallMetrics(metrics.Registry)}, nil)
 	registry.SetCallSlots(o.faceCallSlots)
+	if o.faceCallSlots >= o.maxConcurrentReconciles {
+		log.Info("--face-max-concurrent-calls is not below --max-concurrent-reconciles: one account whose endpoint hangs can hold every worker",
+			"faceMaxConcurrentCalls", o.faceCallSlots, "maxConcurrentReconciles", o.maxConcurrentReconciles)
+	}
 	// Each account's quota counters (waits, pauses, aborted calls) as Prometheus metrics.
 	metrics.Registry.MustRegister(registry)
 	switch {
