@@ -32,9 +32,7 @@ func TestAttackForgedTokenSecretNamingAnotherTenantsSession(t *testing.T) {
 	victim := &facev1.LivenessSession{ObjectMeta: metav1.ObjectMeta{Namespace: "victim", Name: "kyc-1"},
 		Spec: facev1.LivenessSessionSpec{OperationMode: facev1.OperationModePassive, DeviceCorrelationID: "victim-device"}}
 	require.NoError(t, env.admin.Create(ctx, victim))
-	victim = waitSession(t, env, "victim", "kyc-1", func(ls *facev1.LivenessSession) bool {
-		return meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady)
-	})
+	victim = waitSession(t, env, "victim", "kyc-1", isReady)
 	victimID := victim.Status.SessionID
 	require.NotEmpty(t, victimID)
 
@@ -112,11 +110,22 @@ func forgeClaim(t *testing.T, env *operatorEnv, ls *facev1.LivenessSession) {
 		facev1.AnnotationCreatePending+"=forged-"+now, "attack.example/nudge="+now)
 }
 
+// isReady says whether the session is Ready, for waitSession.
+func isReady(ls *facev1.LivenessSession) bool {
+	return meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady)
+}
+
 // waitSession waits until the session satisfies ok and returns it.
 func waitSession(t *testing.T, env *operatorEnv, ns, name string, ok func(*facev1.LivenessSession) bool) *facev1.LivenessSession {
 	t.Helper()
+	return waitSessionWithin(t, env, ns, name, 30*time.Second, ok)
+}
+
+// waitSessionWithin is waitSession with its own timeout.
+func waitSessionWithin(t *testing.T, env *operatorEnv, ns, name string, within time.Duration, ok func(*facev1.LivenessSession) bool) *facev1.LivenessSession {
+	t.Helper()
 	var ls *facev1.LivenessSession
-	harness.Eventually(t, 30*time.Second, func() string {
+	harness.Eventually(t, within, func() string {
 		ls = &facev1.LivenessSession{}
 		if err := env.admin.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ls); err != nil {
 			return err.Error()

@@ -150,9 +150,7 @@ func TestAttackEndlessAndHangingEndpointsExhaustNothing(t *testing.T) {
 			Spec: facev1.LivenessSessionSpec{OperationMode: facev1.OperationModePassive, DeviceCorrelationID: name}}))
 	}
 	for i := range 5 {
-		waitSession(t, env, "victim", fmt.Sprintf("victim-%d", i), func(ls *facev1.LivenessSession) bool {
-			return meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady)
-		})
+		waitSession(t, env, "victim", fmt.Sprintf("victim-%d", i), isReady)
 	}
 	rss, err := harness.ProcessRSS(env.managerPID)
 	require.NoError(t, err)

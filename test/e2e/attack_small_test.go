@@ -29,18 +29,15 @@ func TestAttackSmallTenantTricks(t *testing.T) {
 		return &facev1.LivenessSession{ObjectMeta: metav1.ObjectMeta{Namespace: "tenant-e", Name: name},
 			Spec: facev1.LivenessSessionSpec{OperationMode: facev1.OperationModePassive, DeviceCorrelationID: device}}
 	}
-	ready := func(ls *facev1.LivenessSession) bool {
-		return meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady)
-	}
 
 	long := strings.Repeat("a", 62) + "--" + "tail-x"
 	require.NoError(t, env.admin.Create(ctx, session(long, "long-device")))
-	waitSession(t, env, "tenant-e", long, ready)
+	waitSession(t, env, "tenant-e", long, isReady)
 	creates := env.emulatorStats(t).ByOperation[emulator.OpCreateLivenessSession].Total
 	require.Equal(t, int64(1), creates, "one billed create for the long name")
 
 	require.NoError(t, env.admin.Create(ctx, session("chatty", "chatty-device")))
-	waitSession(t, env, "tenant-e", "chatty", ready)
+	waitSession(t, env, "tenant-e", "chatty", isReady)
 	time.Sleep(8 * time.Second) // past the schedule's first polls (1 s, 3 s, 7 s)
 	before := env.emulatorStats(t).ByOperation[emulator.OpGetLivenessSessionResult].Total
 	start := time.Now()

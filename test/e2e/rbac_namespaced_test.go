@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -92,9 +91,7 @@ func TestManagerBinaryUnderNamespacedRBAC(t *testing.T) {
 		require.NoError(t, env.admin.Create(ctx, &facev1.LivenessSession{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "check"},
 			Spec: facev1.LivenessSessionSpec{OperationMode: facev1.OperationModePassive, DeviceCorrelationID: ns}}))
 	}
-	waitSession(t, env, "team-a", "check", func(ls *facev1.LivenessSession) bool {
-		return meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady)
-	})
+	waitSession(t, env, "team-a", "check", isReady)
 	kubectl(t, env.adminKC, "delete", "livenesssession", "-n", "team-a", "check", "--timeout=60s")
 	outside := waitSession(t, env, "team-b", "check", func(*facev1.LivenessSession) bool { return true })
 	require.Empty(t, outside.Status.Conditions, "a namespace that is not watched is left alone")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -76,9 +75,7 @@ func TestTwoReplicasFailOver(t *testing.T) {
 
 	require.NoError(t, env.admin.Create(ctx, &facev1.LivenessSession{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "after-failover"},
 		Spec: facev1.LivenessSessionSpec{OperationMode: facev1.OperationModePassive, DeviceCorrelationID: "after-failover"}}))
-	waitSession(t, env, "team-a", "after-failover", func(ls *facev1.LivenessSession) bool {
-		return meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady)
-	})
+	waitSession(t, env, "team-a", "after-failover", isReady)
 }
 
 // readyz is "" when the probe endpoint answers 200 on /readyz.

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -105,8 +104,8 @@ func TestTwoShardsSplitTheSessions(t *testing.T) {
 	create("nobodys", "") // matches neither selector
 	create("shard3s", "shard3")
 	for i := range perShard {
-		waitReady(t, env, ns, fmt.Sprintf("one-%02d", i))
-		waitReady(t, env, ns, fmt.Sprintf("two-%02d", i))
+		waitSession(t, env, ns, fmt.Sprintf("one-%02d", i), isReady)
+		waitSession(t, env, ns, fmt.Sprintf("two-%02d", i), isReady)
 	}
 
 	// SIGKILL shard1's leader, and keep shard2 busy while shard1 fails over.
@@ -115,7 +114,7 @@ func TestTwoShardsSplitTheSessions(t *testing.T) {
 	for i := range 5 {
 		name := fmt.Sprintf("two-during-%d", i)
 		create(name, "shard2")
-		waitReadyWithin(t, env, ns, name, 10*time.Second)
+		waitSessionWithin(t, env, ns, name, 10*time.Second, isReady)
 	}
 	duringFailover := time.Since(killed)
 	require.Equal(t, holder2, shard2.holder(t, env), "shard1's failover must not move shard2's lease")
@@ -128,7 +127,7 @@ func TestTwoShardsSplitTheSessions(t *testing.T) {
 	for i := range 5 {
 		name := fmt.Sprintf("one-after-%d", i)
 		create(name, "shard1")
-		waitReady(t, env, ns, name)
+		waitSession(t, env, ns, name, isReady)
 	}
 
 	// Each session was created exactly once, at its own shard's Face resource, and the
@@ -212,24 +211,4 @@ func (s *shard) waitNewLeader(t *testing.T, old *shardReplica, within time.Durat
 		return "no replica of " + s.key + " (other than the killed one) has acquired " + s.lease
 	})
 	return leader
-}
-
-// waitReady waits until the session is Ready.
-func waitReady(t *testing.T, env *operatorEnv, ns, name string) {
-	waitReadyWithin(t, env, ns, name, 30*time.Second)
-}
-
-// waitReadyWithin waits until the session is Ready, at most within.
-func waitReadyWithin(t *testing.T, env *operatorEnv, ns, name string, within time.Duration) {
-	t.Helper()
-	harness.Eventually(t, within, func() string {
-		ls := &facev1.LivenessSession{}
-		if err := env.admin.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, ls); err != nil {
-			return err.Error()
-		}
-		if !meta.IsStatusConditionTrue(ls.Status.Conditions, facev1.ConditionReady) {
-			return name + " is not Ready: " + conditionsOf(ls)
-		}
-		return ""
-	})
 }
