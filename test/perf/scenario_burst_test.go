@@ -225,10 +225,14 @@ func (r burstRound) figures(n int) roundFigures {
 
 // medianRound is the median of each figure over the rounds (each figure on its own).
 func medianRound(rounds []burstRound, n int) roundFigures {
+	figs := make([]roundFigures, len(rounds))
+	for i, r := range rounds {
+		figs[i] = r.figures(n)
+	}
 	pick := func(get func(roundFigures) float64) float64 {
-		v := make([]float64, len(rounds))
-		for i, r := range rounds {
-			v[i] = get(r.figures(n))
+		v := make([]float64, len(figs))
+		for i, f := range figs {
+			v[i] = get(f)
 		}
 		slices.Sort(v)
 		if len(v)%2 == 1 {

@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
-
 	"github.com/liveness-operator/liveness-operator/internal/face"
 )
 
@@ -129,18 +125,7 @@ func runOpenLoop(ctx context.Context, sys system, prefix string, rate float64, d
 			return res, err
 		}
 		ns, mark = baselineNamespace, markSecret
-		arrive = func(ctx context.Context, ss session) error {
-			fs, err := fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
-				LivenessOperationMode: face.LivenessOperationMode("Passive"), DeviceCorrelationID: ss.Device,
-				AuthTokenTimeToLiveInSeconds: ptr.To[int32](600),
-			})
-			if err != nil {
-				return err
-			}
-			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: ss.Name, Namespace: baselineNamespace}, Immutable: ptr.To(true),
-				StringData: map[string]string{"authToken": fs.AuthToken, "sessionId": fs.SessionID}}
-			return retryCreate(ctx, func(ctx context.Context) error { return sys.c.Admin.Create(ctx, secret) })
-		}
+		arrive = func(ctx context.Context, ss session) error { return bareAppServerSession(ctx, sys.c, fc, ss) }
 	}
 	cpu := newCPUMeter(sys.mgr.pid)
 	begin := time.Now()

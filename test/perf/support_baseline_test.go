@@ -59,23 +59,32 @@ func runBaseline(ctx context.Context, c *cluster, fe *faceEmulator, tr *tracker,
 	res.Start = time.Now()
 	err = forEach(ctx, newSessions(prefix, n), clients, func(ctx context.Context, s session) error {
 		start := time.Now()
-		fs, err := fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
-			LivenessOperationMode:        face.LivenessOperationMode("Passive"),
-			DeviceCorrelationID:          s.Device,
-			AuthTokenTimeToLiveInSeconds: ptr.To[int32](600),
-		})
-		if err != nil {
-			return fmt.Errorf("baseline Face create: %w", err)
-		}
-		secret := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: baselineNamespace},
-			Immutable:  ptr.To(true),
-			StringData: map[string]string{"authToken": fs.AuthToken, "sessionId": fs.SessionID},
-		}
-		if err := retryCreate(ctx, func(ctx context.Context) error { return c.Admin.Create(ctx, secret) }); err != nil {
-			return fmt.Errorf("baseline Secret create: %w", err)
+		if err := bareAppServerSession(ctx, c, fc, s); err != nil {
+			return err
 		}
 		return res.waitSecret(tr, &mu, baselineNamespace, s.Name, start)
 	})
 	return res, err
+}
+
+// bareAppServerSession is what the bare app server does for one session: a Face create with
+// the real Face client, then one Secret create holding the token in baselineNamespace.
+func bareAppServerSession(ctx context.Context, c *cluster, fc face.Client, s session) error {
+	fs, err := fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
+		LivenessOperationMode:        face.LivenessOperationMode("Passive"),
+		DeviceCorrelationID:          s.Device,
+		AuthTokenTimeToLiveInSeconds: ptr.To[int32](600),
+	})
+	if err != nil {
+		return fmt.Errorf("baseline Face create: %w", err)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: baselineNamespace},
+		Immutable:  ptr.To(true),
+		StringData: map[string]string{"authToken": fs.AuthToken, "sessionId": fs.SessionID},
+	}
+	if err := retryCreate(ctx, func(ctx context.Context) error { return c.Admin.Create(ctx, secret) }); err != nil {
+		return fmt.Errorf("baseline Secret create: %w", err)
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/liveness-operator/liveness-operator/test/harness"
@@ -52,31 +51,19 @@ func chaosScaleNamed(name string) (chaosScale, error) {
 	if !ok {
 		return s, fmt.Errorf("LIVENESS_CHAOS_SCALE=%q: want full or smoke", name)
 	}
-	var err error
-	setInt := func(env string, p *int) {
-		if v := os.Getenv(env); v != "" && err == nil {
-			*p, err = strconv.Atoi(v)
-		}
-	}
-	setDur := func(env string, p *time.Duration) {
-		if v := os.Getenv(env); v != "" && err == nil {
-			*p, err = time.ParseDuration(v)
-		}
-	}
-	setInt("LIVENESS_CHAOS_SESSIONS", &s.Sessions)
-	setInt("LIVENESS_CHAOS_TERMS", &s.Terms)
-	setDur("LIVENESS_CHAOS_TERM_MIN_LIFE", &s.TermMinLife)
-	setDur("LIVENESS_CHAOS_TERM_MAX_LIFE", &s.TermMaxLife)
-	setInt("LIVENESS_CHAOS_KILLS", &s.Kills)
-	setDur("LIVENESS_CHAOS_KILL_MIN_LIFE", &s.KillMinLife)
-	setDur("LIVENESS_CHAOS_KILL_MAX_LIFE", &s.KillMaxLife)
-	if v := os.Getenv("LIVENESS_CHAOS_FAULT_RATE"); v != "" && err == nil {
-		s.FaultRate, err = strconv.ParseFloat(v, 64)
-	}
-	setInt("LIVENESS_CHAOS_LEADER_KILLS", &s.LeaderKills)
-	setDur("LIVENESS_CHAOS_LEADER_KILL_EVERY", &s.LeaderKillEvery)
-	if err != nil {
-		return s, fmt.Errorf("chaos scale override: %w", err)
+	var env envOverrides
+	env.int("LIVENESS_CHAOS_SESSIONS", &s.Sessions)
+	env.int("LIVENESS_CHAOS_TERMS", &s.Terms)
+	env.duration("LIVENESS_CHAOS_TERM_MIN_LIFE", &s.TermMinLife)
+	env.duration("LIVENESS_CHAOS_TERM_MAX_LIFE", &s.TermMaxLife)
+	env.int("LIVENESS_CHAOS_KILLS", &s.Kills)
+	env.duration("LIVENESS_CHAOS_KILL_MIN_LIFE", &s.KillMinLife)
+	env.duration("LIVENESS_CHAOS_KILL_MAX_LIFE", &s.KillMaxLife)
+	env.float("LIVENESS_CHAOS_FAULT_RATE", &s.FaultRate)
+	env.int("LIVENESS_CHAOS_LEADER_KILLS", &s.LeaderKills)
+	env.duration("LIVENESS_CHAOS_LEADER_KILL_EVERY", &s.LeaderKillEvery)
+	if env.err != nil {
+		return s, fmt.Errorf("chaos scale override: %w", env.err)
 	}
 	return s, nil
 }

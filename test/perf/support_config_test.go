@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,51 +85,27 @@ func currentScale() (scale, error) {
 	if !ok {
 		return s, fmt.Errorf("LIVENESS_PERF_SCALE=%q: want full or smoke", name)
 	}
-	var err error
-	setInt := func(env string, p *int) {
-		if v := os.Getenv(env); v != "" && err == nil {
-			*p, err = strconv.Atoi(v)
-		}
-	}
-	setFloat := func(env string, p *float64) {
-		if v := os.Getenv(env); v != "" && err == nil {
-			*p, err = strconv.ParseFloat(v, 64)
-		}
-	}
-	setDur := func(env string, p *time.Duration) {
-		if v := os.Getenv(env); v != "" && err == nil {
-			*p, err = time.ParseDuration(v)
-		}
-	}
-	setInt("LIVENESS_PERF_BURST_SESSIONS", &s.BurstSessions)
-	setInt("LIVENESS_PERF_BURST_CLIENTS", &s.BurstClients)
-	setInt("LIVENESS_PERF_PROFILE_SECONDS", &s.ProfileSeconds)
-	setInt("LIVENESS_PERF_BURST_ROUNDS", &s.BurstRounds)
-	setFloat("LIVENESS_PERF_SUSTAINED_RATE", &s.SustainedRate)
-	setDur("LIVENESS_PERF_SUSTAINED_FOR", &s.SustainedFor)
-	setDur("LIVENESS_PERF_KNEE_STEP_FOR", &s.KneeStepFor)
-	setDur("LIVENESS_PERF_FACE_LATENCY", &s.FaceLatency)
-	if v := os.Getenv("LIVENESS_PERF_KNEE_RATES"); v != "" && err == nil {
-		s.KneeRates = nil
-		for _, f := range strings.Split(v, ",") {
-			var r float64
-			if r, err = strconv.ParseFloat(strings.TrimSpace(f), 64); err != nil {
-				break
-			}
-			s.KneeRates = append(s.KneeRates, r)
-		}
-	}
-	setInt("LIVENESS_PERF_MEMORY_SESSIONS", &s.MemorySessions)
-	setInt("LIVENESS_PERF_MEMORY_SECRETS", &s.MemorySecrets)
-	setInt("LIVENESS_PERF_MEMORY_SECRET_BYTES", &s.MemorySecretSize)
-	setInt("LIVENESS_PERF_CRASH_SESSIONS", &s.CrashSessions)
-	setInt("LIVENESS_PERF_CRASH_KILLS", &s.CrashKills)
-	setDur("LIVENESS_PERF_CRASH_MIN_LIFE", &s.CrashMinLife)
-	setDur("LIVENESS_PERF_CRASH_MAX_LIFE", &s.CrashMaxLife)
-	setFloat("LIVENESS_PERF_CRASH_FAULT_RATE", &s.CrashFaultRate)
+	var env envOverrides
+	env.int("LIVENESS_PERF_BURST_SESSIONS", &s.BurstSessions)
+	env.int("LIVENESS_PERF_BURST_CLIENTS", &s.BurstClients)
+	env.int("LIVENESS_PERF_PROFILE_SECONDS", &s.ProfileSeconds)
+	env.int("LIVENESS_PERF_BURST_ROUNDS", &s.BurstRounds)
+	env.float("LIVENESS_PERF_SUSTAINED_RATE", &s.SustainedRate)
+	env.duration("LIVENESS_PERF_SUSTAINED_FOR", &s.SustainedFor)
+	env.duration("LIVENESS_PERF_KNEE_STEP_FOR", &s.KneeStepFor)
+	env.duration("LIVENESS_PERF_FACE_LATENCY", &s.FaceLatency)
+	env.floats("LIVENESS_PERF_KNEE_RATES", &s.KneeRates)
+	env.int("LIVENESS_PERF_MEMORY_SESSIONS", &s.MemorySessions)
+	env.int("LIVENESS_PERF_MEMORY_SECRETS", &s.MemorySecrets)
+	env.int("LIVENESS_PERF_MEMORY_SECRET_BYTES", &s.MemorySecretSize)
+	env.int("LIVENESS_PERF_CRASH_SESSIONS", &s.CrashSessions)
+	env.int("LIVENESS_PERF_CRASH_KILLS", &s.CrashKills)
+	env.duration("LIVENESS_PERF_CRASH_MIN_LIFE", &s.CrashMinLife)
+	env.duration("LIVENESS_PERF_CRASH_MAX_LIFE", &s.CrashMaxLife)
+	env.float("LIVENESS_PERF_CRASH_FAULT_RATE", &s.CrashFaultRate)
 	s.ManagerArgs = strings.Fields(os.Getenv("LIVENESS_PERF_MANAGER_ARGS"))
-	if err != nil {
-		return s, fmt.Errorf("perf scale override: %w", err)
+	if env.err != nil {
+		return s, fmt.Errorf("perf scale override: %w", env.err)
 	}
 	return s, nil
 }
