@@ -117,19 +117,18 @@ func TestSpecIsImmutable(t *testing.T) {
 		})
 	}
 
-	cur := get(t, ns, "fixed")
-	base := cur.DeepCopy()
-	cur.Spec.DeletionPolicy = facev1.DeletionPolicyOrphan
-	require.NoError(t, k8sClient.Patch(ctx, cur, clientMergeFrom(base)), "deletionPolicy may change")
-	cur = get(t, ns, "fixed")
-	base = cur.DeepCopy()
-	cur.Spec.TTLSecondsAfterFinished = ptr.To[int32](60)
-	require.NoError(t, k8sClient.Patch(ctx, cur, clientMergeFrom(base)), "ttlSecondsAfterFinished may change")
-	// Metadata and status writes pass the rule: it compares spec fields only.
-	cur = get(t, ns, "fixed")
-	base = cur.DeepCopy()
-	cur.Labels = map[string]string{"team": "a"}
-	require.NoError(t, k8sClient.Patch(ctx, cur, clientMergeFrom(base)), "labels may change")
+	// What may change: deletionPolicy and ttlSecondsAfterFinished, and metadata (the rule
+	// compares spec fields only).
+	for what, mutate := range map[string]func(*facev1.LivenessSession){
+		"deletionPolicy":          func(ls *facev1.LivenessSession) { ls.Spec.DeletionPolicy = facev1.DeletionPolicyOrphan },
+		"ttlSecondsAfterFinished": func(ls *facev1.LivenessSession) { ls.Spec.TTLSecondsAfterFinished = ptr.To[int32](60) },
+		"labels":                  func(ls *facev1.LivenessSession) { ls.Labels = map[string]string{"team": "a"} },
+	} {
+		cur := get(t, ns, "fixed")
+		base := cur.DeepCopy()
+		mutate(cur)
+		require.NoError(t, k8sClient.Patch(ctx, cur, clientMergeFrom(base)), "%s may change", what)
+	}
 }
 
 // Defaults fill what a minimal manifest leaves out.

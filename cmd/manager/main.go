@@ -146,10 +146,10 @@ func run(o options) error {
 		// ClusterFaceAccounts' key Secrets live there, and their rotation is watched.
 		watchNamespaces = append(watchNamespaces, o.operatorNamespace)
 	}
-	// Every account's Face requests (per try: account, operation, status class, latency).
 	if o.faceCallSlots < 1 {
 		return fmt.Errorf("--face-max-concurrent-calls=%d: want at least 1", o.faceCallSlots)
 	}
+	// Every account's Face requests (per try: account, operation, status class, latency).
 	registry := accounts.NewRegistry(face.Options{Timeout: o.faceTimeout, Metrics: face.NewCallMetrics(metrics.Registry)}, nil)
 	registry.SetCallSlots(o.faceCallSlots)
 	if o.faceCallSlots >= o.maxConcurrentReconciles {
