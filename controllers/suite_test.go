@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,16 +67,11 @@ func needControlPlane(t *testing.T) {
 	require.NoError(t, cpErr)
 }
 
-var nsCounter atomic.Int64
-
 // newNamespace starts the control plane if needed and creates a namespace for one test.
 func newNamespace(t *testing.T) string {
 	t.Helper()
 	needControlPlane(t)
-	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
-	if len(name) > 63 {
-		name = strings.TrimRight(name[:63], "-")
-	}
+	name := harness.NamespaceName("t", t)
 	require.NoError(t, k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}))
 	return name
 }

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -50,8 +49,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
-
-var nsCounter atomic.Int64
 
 // syncBuffer collects the app server's log while handlers write to it.
 type syncBuffer struct {
@@ -89,10 +86,7 @@ func newAppEnv(t *testing.T, withOperator bool) *appEnv {
 		}
 	})
 	require.NoError(t, cpErr)
-	ns := fmt.Sprintf("app%d-%s", nsCounter.Add(1), strings.ToLower(t.Name()))
-	if len(ns) > 63 {
-		ns = strings.TrimRight(ns[:63], "-")
-	}
+	ns := harness.NamespaceName("app", t)
 	ctx := context.Background()
 	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	e := &appEnv{ns: ns, emu: harness.StartEmulator(t, emulator.Config{}), log: &syncBuffer{}}

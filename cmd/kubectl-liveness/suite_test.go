@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,8 +44,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var nsCounter atomic.Int64
-
 // pluginEnv is one test's namespace and the kubeconfig the plugin uses.
 type pluginEnv struct {
 	ns, kubeconfig string
@@ -62,10 +58,7 @@ func newPluginEnv(t *testing.T, withOperator bool) *pluginEnv {
 		}
 	})
 	require.NoError(t, cpErr)
-	ns := fmt.Sprintf("kl%d-%s", nsCounter.Add(1), strings.ToLower(t.Name()))
-	if len(ns) > 63 {
-		ns = strings.TrimRight(ns[:63], "-")
-	}
+	ns := harness.NamespaceName("kl", t)
 	ctx := context.Background()
 	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	e := &pluginEnv{ns: ns}
@@ -75,10 +68,7 @@ func newPluginEnv(t *testing.T, withOperator bool) *pluginEnv {
 	}
 	user, err := cp.AddAppServerUser(ctx, ns, "kubectl-"+ns)
 	require.NoError(t, err)
-	kc, err := user.KubeConfig()
-	require.NoError(t, err)
-	e.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
-	require.NoError(t, os.WriteFile(e.kubeconfig, kc, 0o600))
+	e.kubeconfig = harness.WriteKubeconfig(t, t.TempDir(), "kubectl-"+ns, user)
 	return e
 }
 

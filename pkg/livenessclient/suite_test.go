@@ -8,9 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -45,8 +43,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var nsCounter atomic.Int64
-
 // env is one test's world.
 type env struct {
 	ns     string
@@ -64,10 +60,7 @@ func newEnv(t *testing.T, withoutOperator bool) *env {
 		}
 	})
 	require.NoError(t, cpErr)
-	ns := fmt.Sprintf("lc%d-%s", nsCounter.Add(1), strings.ToLower(t.Name()))
-	if len(ns) > 63 {
-		ns = strings.TrimRight(ns[:63], "-")
-	}
+	ns := harness.NamespaceName("lc", t)
 	ctx := context.Background()
 	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
 	e := &env{ns: ns, emu: harness.StartEmulator(t, emulator.Config{})}

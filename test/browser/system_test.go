@@ -2,13 +2,11 @@ package browser
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,8 +25,8 @@ type system struct {
 	namespace string
 	admin     client.Client
 	emu       *harness.Emulator
-	manager   *output
-	appServer *output
+	manager   *harness.SyncBuffer
+	appServer *harness.SyncBuffer
 	appURL    string
 }
 
@@ -63,13 +61,13 @@ func startSystem(t *testing.T) *system {
 
 	s.emu = harness.StartEmulator(t, emulator.Config{})
 	s.manager = startProcess(t, []string{"FACE_ENDPOINT=" + s.emu.URL, "FACE_APIKEY=" + harness.TestAPIKey}, "manager",
-		"--kubeconfig", writeKubeconfig(t, dir, "admin", adminUser),
+		"--kubeconfig", harness.WriteKubeconfig(t, dir, "admin", adminUser),
 		"--operator-namespace", operatorNamespace,
 		"--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0")
 	s.appServer = startProcess(t, nil, "example-app-server",
-		"--kubeconfig", writeKubeconfig(t, dir, "app", appUser), "--namespace", namespace,
+		"--kubeconfig", harness.WriteKubeconfig(t, dir, "app", appUser), "--namespace", namespace,
 		"--listen", "127.0.0.1:0", "--face-emulator-endpoint", s.emu.URL)
-	s.appURL = s.appServer.waitForURL(t, "example-app-server listening on ")
+	s.appURL = waitForURL(t, s.appServer, "example-app-server listening on ")
 	harness.Eventually(t, time.Minute, func() string {
 		if strings.Contains(s.manager.String(), "Starting workers") {
 			return ""
@@ -79,35 +77,8 @@ func startSystem(t *testing.T) *system {
 	return s
 }
 
-func writeKubeconfig(t *testing.T, dir, name string, u *envtest.AuthenticatedUser) string {
-	t.Helper()
-	kc, err := u.KubeConfig()
-	require.NoError(t, err)
-	path := filepath.Join(dir, name+".kubeconfig")
-	require.NoError(t, os.WriteFile(path, kc, 0o600))
-	return path
-}
-
-// output is a process's combined stdout and stderr, safe to read while it writes.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
 // waitForURL returns the URL on the first line that starts with prefix.
-func (o *output) waitForURL(t *testing.T, prefix string) string {
+func waitForURL(t *testing.T, o *harness.SyncBuffer, prefix string) string {
 	t.Helper()
 	var url string
 	harness.Eventually(t, 30*time.Second, func() string {
@@ -124,9 +95,9 @@ func (o *output) waitForURL(t *testing.T, prefix string) string {
 }
 
 // startProcess runs a binary of binDir until the test ends; its output is shown if it fails.
-func startProcess(t *testing.T, env []string, name string, args ...string) *output {
+func startProcess(t *testing.T, env []string, name string, args ...string) *harness.SyncBuffer {
 	t.Helper()
-	out := &output{}
+	out := &harness.SyncBuffer{}
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
@@ -67,19 +65,7 @@ func startProcess(t *testing.T, env []string, name string, args ...string) *harn
 // startCommand is startProcess that also returns the running command (for its pid).
 func startCommand(t *testing.T, env []string, name string, args ...string) (*harness.SyncBuffer, *exec.Cmd) {
 	t.Helper()
-	out := &harness.SyncBuffer{}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, out.String())
-		}
-	})
-	return out, cmd
+	return harness.StartProcess(t, append(os.Environ(), env...), filepath.Join(binDir, name), args...)
 }
 
 // kubectl runs kubectl with the given kubeconfig.
@@ -113,30 +99,4 @@ func TestManagerBinaryWithGeneratedRBAC(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, mgrOut.String(), string(plainToken), "the session's auth token must never be logged")
 	require.NotContains(t, mgrOut.String(), "forbidden", "the generated RBAC must be enough")
-}
-
-func writeKubeconfig(t *testing.T, dir, name string, u *envtest.AuthenticatedUser) string {
-	t.Helper()
-	kc, err := u.KubeConfig()
-	require.NoError(t, err)
-	path := filepath.Join(dir, name+".kubeconfig")
-	require.NoError(t, os.WriteFile(path, kc, 0o600))
-	return path
-}
-
-// waitForURL reads the emulator's first line: "face-emulator listening on http://...".
-func waitForURL(t *testing.T, out *harness.SyncBuffer) string {
-	t.Helper()
-	var url string
-	harness.Eventually(t, 20*time.Second, func() string {
-		sc := bufio.NewScanner(strings.NewReader(out.String()))
-		for sc.Scan() {
-			if i := strings.Index(sc.Text(), "http://"); i >= 0 {
-				url = strings.Fields(sc.Text()[i:])[0]
-				return ""
-			}
-		}
-		return "emulator has not printed its URL"
-	})
-	return url
 }

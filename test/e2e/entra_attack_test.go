@@ -75,7 +75,7 @@ func TestAttackFaceAccountCannotBorrowTheOperatorsEntraIdentity(t *testing.T) {
 	require.NoError(t, err)
 	adminUser, err := cp.Env.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, cp.Config)
 	require.NoError(t, err)
-	adminKC := writeKubeconfig(t, dir, "admin", adminUser)
+	adminKC := harness.WriteKubeconfig(t, dir, "admin", adminUser)
 	operatorKC := grantGeneratedClusterRole(t, cp, admin, dir)
 	tenantKC := addTenant(t, cp, admin, dir)
 	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: objectMeta(operatorNamespace)}))
@@ -224,7 +224,7 @@ func grantGeneratedClusterRole(t *testing.T, cp *harness.ControlPlane, admin cli
 	}))
 	operator, err := cp.Env.AddUser(envtest.User{Name: "liveness-operator"}, cp.Config)
 	require.NoError(t, err)
-	return writeKubeconfig(t, dir, "operator", operator)
+	return harness.WriteKubeconfig(t, dir, "operator", operator)
 }
 
 // addTenant creates namespace tenant-a and a user who may manage FaceAccounts, LivenessSessions
@@ -245,7 +245,7 @@ func addTenant(t *testing.T, cp *harness.ControlPlane, admin client.Client, dir 
 	}))
 	u, err := cp.Env.AddUser(envtest.User{Name: tenantUser}, cp.Config)
 	require.NoError(t, err)
-	return writeKubeconfig(t, dir, "tenant", u)
+	return harness.WriteKubeconfig(t, dir, "tenant", u)
 }
 
 // mintToken is a token of ServiceAccount namespace/name for Entra's token exchange, as Azure

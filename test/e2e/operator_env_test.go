@@ -72,10 +72,10 @@ func startOperatorEnvWithRBAC(t *testing.T, grant func(*testing.T, client.Client
 
 	admin, err := cp.Env.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, cp.Config)
 	require.NoError(t, err)
-	env := &operatorEnv{cp: cp, adminKC: writeKubeconfig(t, dir, "admin", admin), emulatorKey: "e2e-face-key-7f3a"}
+	env := &operatorEnv{cp: cp, adminKC: harness.WriteKubeconfig(t, dir, "admin", admin), emulatorKey: "e2e-face-key-7f3a"}
 	operator, err := cp.Env.AddUser(envtest.User{Name: "liveness-operator"}, cp.Config)
 	require.NoError(t, err)
-	env.operatorKC = writeKubeconfig(t, dir, "operator", operator)
+	env.operatorKC = harness.WriteKubeconfig(t, dir, "operator", operator)
 
 	env.admin, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
 	require.NoError(t, err)
@@ -91,7 +91,7 @@ func startOperatorEnvWithRBAC(t *testing.T, grant func(*testing.T, client.Client
 	grant(t, env.admin, "liveness-operator")
 
 	emuOut := startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", env.emulatorKey)
-	env.emulatorURL = waitForURL(t, emuOut)
+	env.emulatorURL = harness.EmulatorURL(t, emuOut)
 	args := append([]string{"--kubeconfig", env.operatorKC, "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0"}, managerArgs...)
 	var cmd *exec.Cmd
 	env.managerOut, cmd = startCommand(t, []string{"FACE_ENDPOINT=" + env.emulatorURL, "FACE_APIKEY=" + env.emulatorKey}, "manager", args...)

@@ -77,7 +77,7 @@ func TestTwoShardsSplitTheSessions(t *testing.T) {
 	require.NoError(t, err)
 	shard1.replicas = append(shard1.replicas, &shardReplica{name: "shard1-a", out: env.managerOut, proc: first})
 	shard1.startReplica(t, env, "shard1-b")
-	emu2 := waitForURL(t, startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", env.emulatorKey))
+	emu2 := harness.EmulatorURL(t, startProcess(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", env.emulatorKey))
 	shard2 := newShard(t, "shard2", emu2)
 	shard2.startReplica(t, env, "shard2-a")
 	require.NotEqual(t, shard1.lease, shard2.lease, "each shard has a lease of its own")

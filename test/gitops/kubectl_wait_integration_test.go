@@ -2,9 +2,7 @@ package gitops
 
 import (
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,11 +21,7 @@ func adminKubeconfig(t *testing.T) string {
 	t.Helper()
 	user, err := cp.Env.AddUser(envtest.User{Name: "gitops-admin", Groups: []string{"system:masters"}}, cp.Config)
 	require.NoError(t, err)
-	kc, err := user.KubeConfig()
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), "admin.kubeconfig")
-	require.NoError(t, os.WriteFile(path, kc, 0o600))
-	return path
+	return harness.WriteKubeconfig(t, t.TempDir(), "admin", user)
 }
 
 // kubectlWait runs "kubectl wait" with the arguments docs/gitops.md shows and returns its error

@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -51,4 +54,33 @@ func StartControlPlane() (*ControlPlane, error) {
 // Stop stops the API server and etcd.
 func (c *ControlPlane) Stop() error {
 	return c.Env.Stop()
+}
+
+// WriteKubeconfig writes an envtest user's kubeconfig to dir/<name>.kubeconfig and returns
+// its path, for a process or a CLI that reaches the control plane as that user.
+func WriteKubeconfig(t testing.TB, dir, name string, u *envtest.AuthenticatedUser) string {
+	t.Helper()
+	kc, err := u.KubeConfig()
+	if err != nil {
+		t.Fatalf("kubeconfig of %s: %v", name, err)
+	}
+	path := filepath.Join(dir, name+".kubeconfig")
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+	return path
+}
+
+// namespaceCounter numbers the namespaces NamespaceName hands out in this test process.
+var namespaceCounter atomic.Int64
+
+// NamespaceName is a fresh namespace name for one test: prefix, a number unique in the test
+// process, and the test's name made a valid DNS label (lower case, "/" and "_" as "-", at most
+// 63 characters), so that a namespace shows which test made it.
+func NamespaceName(prefix string, t testing.TB) string {
+	name := fmt.Sprintf("%s%d-%s", prefix, namespaceCounter.Add(1), strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
+	if len(name) > 63 {
+		name = strings.TrimRight(name[:63], "-")
+	}
+	return name
 }

@@ -3,7 +3,6 @@ package install
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,18 +80,7 @@ func TestManagerBinaryUnderChartNamespacedRBAC(t *testing.T) {
 func startEmulator(t *testing.T) string {
 	t.Helper()
 	out := startBinary(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", emulatorKey)
-	var url string
-	harness.Eventually(t, 20*time.Second, func() string {
-		s := out.String()
-		if i := strings.Index(s, "http://"); i >= 0 {
-			if f := strings.Fields(s[i:]); len(f) > 0 && strings.Contains(s[i:], "\n") {
-				url = f[0]
-				return ""
-			}
-		}
-		return "the emulator has not printed its URL"
-	})
-	return url
+	return harness.EmulatorURL(t, out)
 }
 
 // startChartManager runs bin/manager with the rendered Deployment's arguments, as the chart's
@@ -154,18 +142,7 @@ func completeSession(t *testing.T, c *cluster, out *harness.SyncBuffer, ns, name
 // the test fails.
 func startBinary(t *testing.T, env []string, name string, args ...string) *harness.SyncBuffer {
 	t.Helper()
-	out := &harness.SyncBuffer{}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	// Only the test's variables: a developer's FACE_* or KUBECONFIG must not leak in.
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, out.String())
-		}
-	})
+	out, _ := harness.StartProcess(t, append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...), filepath.Join(binDir, name), args...)
 	return out
 }

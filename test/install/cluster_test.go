@@ -1,7 +1,6 @@
 package install
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -33,7 +32,7 @@ func startCluster(t *testing.T) *cluster {
 	t.Cleanup(func() { _ = cp.Stop() })
 	user, err := cp.Env.AddUser(envtest.User{Name: "install-admin", Groups: []string{"system:masters"}}, cp.Config)
 	require.NoError(t, err)
-	c := &cluster{cp: cp, kubeconfig: writeKubeconfig(t, "admin", user)}
+	c := &cluster{cp: cp, kubeconfig: harness.WriteKubeconfig(t, t.TempDir(), "admin", user)}
 	c.admin, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
 	require.NoError(t, err)
 	c.clientset, err = kubernetes.NewForConfig(cp.Config)
@@ -75,16 +74,6 @@ func runKubectl(t *testing.T, kubeconfig, stdin string, args ...string) string {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "kubectl %s:\n%s", strings.Join(args, " "), out)
 	return string(out)
-}
-
-// writeKubeconfig writes an envtest user's kubeconfig into the test's temporary folder.
-func writeKubeconfig(t *testing.T, name string, u *envtest.AuthenticatedUser) string {
-	t.Helper()
-	kc, err := u.KubeConfig()
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), name+".kubeconfig")
-	require.NoError(t, os.WriteFile(path, kc, 0o600))
-	return path
 }
 
 // repoPath is a path inside the repository.

@@ -1,11 +1,9 @@
 package metrics
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,13 +42,10 @@ func startOperator(t *testing.T, operatorNS string, createNamespace func(client.
 	// The manager runs as an administrator: RBAC is what test/e2e checks, not this test.
 	user, err := cp.Env.AddUser(envtest.User{Name: "metrics-admin", Groups: []string{"system:masters"}}, cp.Config)
 	require.NoError(t, err)
-	kc, err := user.KubeConfig()
-	require.NoError(t, err)
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	require.NoError(t, os.WriteFile(kubeconfig, kc, 0o600))
+	kubeconfig := harness.WriteKubeconfig(t, t.TempDir(), "metrics-admin", user)
 
 	emuOut := startBinary(t, nil, "face-emulator", "--listen", "127.0.0.1:0", "--api-key", emulatorKey)
-	op := &operator{admin: admin, emulatorURL: emulatorURL(t, emuOut), metricsAddr: harness.FreeAddr(t)}
+	op := &operator{admin: admin, emulatorURL: harness.EmulatorURL(t, emuOut), metricsAddr: harness.FreeAddr(t)}
 	op.managerOut = startBinary(t, []string{"FACE_ENDPOINT=" + op.emulatorURL, "FACE_APIKEY=" + emulatorKey}, "manager",
 		"--kubeconfig", kubeconfig, "--operator-namespace", operatorNS,
 		"--metrics-bind-address="+op.metricsAddr, "--metrics-secure=false",
@@ -79,34 +74,6 @@ func (o *operator) scrape(t *testing.T) string {
 // startBinary runs one of binDir's binaries until the test ends and returns its output.
 func startBinary(t *testing.T, env []string, name string, args ...string) *harness.SyncBuffer {
 	t.Helper()
-	out := &harness.SyncBuffer{}
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, out.String())
-		}
-	})
+	out, _ := harness.StartProcess(t, append(os.Environ(), env...), filepath.Join(binDir, name), args...)
 	return out
-}
-
-// emulatorURL reads the emulator's first line: "face-emulator listening on http://...".
-func emulatorURL(t *testing.T, out *harness.SyncBuffer) string {
-	t.Helper()
-	var url string
-	harness.Eventually(t, 20*time.Second, func() string {
-		sc := bufio.NewScanner(strings.NewReader(out.String()))
-		for sc.Scan() {
-			if i := strings.Index(sc.Text(), "http://"); i >= 0 {
-				url = strings.Fields(sc.Text()[i:])[0]
-				return ""
-			}
-		}
-		return "the emulator has not printed its URL"
-	})
-	return url
 }
