@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -234,11 +233,7 @@ func medianRound(rounds []burstRound, n int) roundFigures {
 		for i, f := range figs {
 			v[i] = get(f)
 		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return median(v)
 	}
 	return roundFigures{
 		BaseRate: pick(func(f roundFigures) float64 { return f.BaseRate }), OpRate: pick(func(f roundFigures) float64 { return f.OpRate }),
