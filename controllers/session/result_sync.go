@@ -51,7 +51,7 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		// schedule rather than poll now, or a restart would poll every open session at once
 		// (measured: ~90 polls per restart at 300 open sessions, against a quota of 10/s).
 		r.polls.record(ls.UID, now, request, false)
-		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, now).Sub(now)}, nil
+		return scheduled(nextPollAt(created, expires, now).Sub(now)), nil
 	}
 	var obs *cloudSession
 	switch {
@@ -61,7 +61,7 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		// cannot change, so a new sync request needs no new poll either.
 		obs = last.unsaved
 	case known && last.syncRequest == request && now.Before(nextPollAt(created, expires, last.at)):
-		return ctrl.Result{RequeueAfter: nextPollAt(created, expires, last.at).Sub(now)}, nil
+		return scheduled(nextPollAt(created, expires, last.at).Sub(now)), nil
 	case known && last.polled && last.syncRequest != request && now.Before(last.at.Add(minForcedPollInterval)):
 		// sync-requested-at is the tenant's to write as often as it likes: at most one forced
 		// poll per second per session, the new request answered by the next allowed one.
@@ -86,7 +86,7 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		// more API write per session (TARGETS: at most six over a session's life).
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{RequeueAfter: nextPollAt(created, expires, now).Sub(now)}, nil
+	return scheduled(nextPollAt(created, expires, now).Sub(now)), nil
 }
 
 // onPollError handles a failed result poll. A failed poll does not make the session less ready
@@ -110,12 +110,12 @@ func (r *Reconciler) onPollError(ctx context.Context, ls *facev1.LivenessSession
 	case errors.Is(err, quota.ErrWaitAborted):
 		// Yielded to creates and deletes on a busy account: not a failure, poll again soon.
 		r.polls.forget(ls.UID)
-		return ctrl.Result{RequeueAfter: quotaRetry}, nil
+		return scheduled(quotaRetry), nil
 	case face.IsThrottled(err):
 		next = accounts.RetryAfter(err)
 	}
 	log.FromContext(ctx).Info("result poll failed; retrying", "error", accounts.DescribeFaceError(err))
-	return ctrl.Result{RequeueAfter: next}, nil
+	return scheduled(next), nil
 }
 
 // startPollSchedule starts a new session's poll schedule at its creation, answering the sync

@@ -40,7 +40,7 @@ func (r *Reconciler) reconcileRetention(ctx context.Context, ls *facev1.Liveness
 	at := ls.Status.CompletedAt.Add(ttl)
 	ls.Status.RemoveAfter = &metav1.Time{Time: at}
 	if wait := at.Sub(r.Clock.Now()); wait > 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
+		return scheduled(wait), nil
 	}
 	uid := ls.UID
 	if err := r.Client.Delete(ctx, ls, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {

@@ -86,6 +86,8 @@ type ManagerOptions struct {
 	Events events.EventRecorder
 	// Shard is the manager's --watch-label-selector (nil: every resource).
 	Shard labels.Selector
+	// Workers is the LivenessSession controller's --max-concurrent-reconciles (0: its default).
+	Workers int
 }
 
 // Manager is a running manager with the operator's reconcilers, watching the test's namespaces.
@@ -154,6 +156,7 @@ func StartManager(t testing.TB, cfg *rest.Config, namespace string, opts Manager
 		TokenSigner:             TestTokenSigner(t),
 		AllowedEndpoints:        allowed,
 		Shard:                   opts.Shard,
+		MaxConcurrentReconciles: opts.Workers,
 	})
 	if err != nil {
 		t.Fatalf("setup controllers: %v", err)
