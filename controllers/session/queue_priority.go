@@ -5,17 +5,19 @@ import (
 
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 )
 
 // scheduledPriority is the work-queue priority of a session's scheduled work: its next result
-// poll, and the wait for its ttlSecondsAfterFinished. controller-runtime's priority queue
-// hands the workers the highest priority first, and watch events come at priority 0: a new
-// session, the app server's sync request, a deletion. Scheduled work comes back below them,
-// so a busy manager creates sessions and answers requests first and polls the sessions nobody
-// is waiting on when a worker is free (with 4 workers and 64 clients, a new session's token
-// waited over a minute behind due polls). It stays above the initial list after a restart
-// (handler.LowPriority, -100), whose reconciles only resume each session's schedule.
-const scheduledPriority = -10
+// poll, the step after a new session's status write, and the wait for its
+// ttlSecondsAfterFinished. controller-runtime's priority queue hands the workers the highest
+// priority first. Watch events come at priority 0 (a new session, the app server's sync
+// request, a deletion), the initial list after a start at handler.LowPriority: the sessions
+// created while no manager ran are among them (and client-go flags as initial the objects
+// created while a fresh informer is still settling). Scheduled work comes back below both, so
+// a busy manager creates the sessions waiting for their tokens, and answers requests, before
+// it polls the sessions nobody is waiting on.
+const scheduledPriority = handler.LowPriority - 10
 
 // scheduled is a requeue for scheduled work after the given wait.
 func scheduled(after time.Duration) ctrl.Result {
