@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,9 +94,12 @@ func retryCreate(ctx context.Context, create func(context.Context) error) error 
 // warmUp takes one session through its whole life before anything is measured. The first
 // request for a custom resource in a fresh API server takes about 2 s (the CRD's handler and
 // its CEL validation rules are built on first use), which a long-running cluster never pays;
-// the manager's connections are opened too.
+// the manager's connections are opened too. After a manager restart it is also the proof that
+// the new manager reconciles: each call has a session of its own, since the tracker remembers
+// the milestones of a name it has seen (a reused name would return at once, and a burst
+// started before the new manager's informers would reach it as their initial list).
 func warmUp(ctx context.Context, c *cluster, tr *tracker) error {
-	s := newSessions("warmup", 1)[0]
+	s := newSessions(fmt.Sprintf("warmup%d", warmUps.Add(1)), 1)[0]
 	if err := c.Admin.Create(ctx, s.object()); err != nil {
 		return fmt.Errorf("warm-up create: %w", err)
 	}
@@ -108,6 +112,9 @@ func warmUp(ctx context.Context, c *cluster, tr *tracker) error {
 	_, err := tr.wait(markGone, perfNamespace, s.Name, time.Minute)
 	return err
 }
+
+// warmUps numbers warmUp's sessions.
+var warmUps atomic.Int64
 
 // system is the system under test, running: the control plane, the Face emulator, the watch
 // tracker, and bin/manager serving and warmed up.
