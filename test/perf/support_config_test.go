@@ -59,7 +59,7 @@ var scales = map[string]scale{
 		Name: "full", BurstSessions: 500, BurstClients: 16, ProfileSeconds: 3, BurstRounds: 3,
 		SustainedRate: 150, SustainedFor: 30 * time.Second,
 		KneeRates: []float64{30, 45, 60, 75, 90, 105, 120, 150}, KneeStepFor: 15 * time.Second,
-		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 400, FaceLatencyClients: 64, FaceLatencyRuns: [][2]int{{16, 8}, {64, 8}, {64, 64}},
+		FaceLatency: 250 * time.Millisecond, FaceLatencySessions: 400, FaceLatencyClients: 64, FaceLatencyRuns: [][2]int{{4, 8}, {16, 8}, {64, 8}, {64, 64}},
 		MemorySessions: 10000, MemorySecrets: 1000, MemorySecretSize: 100 << 10,
 		CrashSessions: 1000, CrashKills: 300, CrashMinLife: 200 * time.Millisecond, CrashMaxLife: 1500 * time.Millisecond,
 		CrashFaultRate: 0.10,
