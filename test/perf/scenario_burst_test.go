@@ -228,13 +228,7 @@ func medianRound(rounds []burstRound, n int) roundFigures {
 	for i, r := range rounds {
 		figs[i] = r.figures(n)
 	}
-	pick := func(get func(roundFigures) float64) float64 {
-		v := make([]float64, len(figs))
-		for i, f := range figs {
-			v[i] = get(f)
-		}
-		return median(v)
-	}
+	pick := func(get func(roundFigures) float64) float64 { return medianBy(figs, get) }
 	return roundFigures{
 		BaseRate: pick(func(f roundFigures) float64 { return f.BaseRate }), OpRate: pick(func(f roundFigures) float64 { return f.OpRate }),
 		Ratio:           pick(func(f roundFigures) float64 { return f.Ratio }),

@@ -331,13 +331,7 @@ func maxTime(a, b time.Time) time.Time {
 
 // medianFloor is the median of each figure over the rounds.
 func medianFloor(rounds []floorRound) floorRound {
-	pick := func(get func(floorRound) float64) float64 {
-		v := make([]float64, len(rounds))
-		for i, r := range rounds {
-			v[i] = get(r)
-		}
-		return median(v)
-	}
+	pick := func(get func(floorRound) float64) float64 { return medianBy(rounds, get) }
 	return floorRound{
 		BareMS: pick(func(r floorRound) float64 { return r.BareMS }), BareRate: pick(func(r floorRound) float64 { return r.BareRate }),
 		BareTotalMS: pick(func(r floorRound) float64 { return r.BareTotalMS }),

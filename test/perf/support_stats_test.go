@@ -52,3 +52,12 @@ func median(v []float64) float64 {
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
+
+// medianBy is the median of one figure over rows.
+func medianBy[T any](rows []T, get func(T) float64) float64 {
+	v := make([]float64, len(rows))
+	for i, r := range rows {
+		v[i] = get(r)
+	}
+	return median(v)
+}
