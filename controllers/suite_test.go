@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,13 +24,13 @@ import (
 
 // One control plane serves every integration test in this package, started by the first test
 // that needs it (unit tests run without it); each test isolates itself in its own namespace
-// with its own emulator and manager.
+// with its own emulator and manager. The client reads straight from the API server.
 var (
-	cpOnce    sync.Once
-	cp        *harness.ControlPlane
-	cpErr     error
 	cpConfig  *rest.Config
 	k8sClient client.Client
+	shared    = harness.SharedControlPlane{OnStart: func(cp *harness.ControlPlane, admin client.Client) {
+		cpConfig, k8sClient = cp.Config, admin
+	}}
 )
 
 func TestMain(m *testing.M) {
@@ -44,27 +43,13 @@ func TestMain(m *testing.M) {
 		}
 	}
 	ctrl.SetLogger(logger)
-	code := m.Run()
-	if cp != nil {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
-	}
-	os.Exit(code)
+	os.Exit(shared.Run(m))
 }
 
 // needControlPlane starts the shared control plane on first use.
 func needControlPlane(t *testing.T) {
 	t.Helper()
-	cpOnce.Do(func() {
-		cp, cpErr = harness.StartControlPlane()
-		if cpErr != nil {
-			return
-		}
-		cpConfig = cp.Config
-		k8sClient, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
-	})
-	require.NoError(t, cpErr)
+	shared.Start(t)
 }
 
 // newNamespace starts the control plane if needed and creates a namespace for one test.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -33,21 +32,14 @@ import (
 // One control plane for the package; each test has its own namespace, emulator, operator and
 // app server, which runs as a user holding only the documented app server Role.
 var (
-	cpOnce sync.Once
 	cp     *harness.ControlPlane
-	cpErr  error
 	admin  client.Client
+	shared = harness.SharedControlPlane{OnStart: func(c *harness.ControlPlane, a client.Client) { cp, admin = c, a }}
 )
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.Discard())
-	code := m.Run()
-	if cp != nil {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
-	}
-	os.Exit(code)
+	os.Exit(shared.Run(m))
 }
 
 // syncBuffer collects the app server's log while handlers write to it.
@@ -80,12 +72,7 @@ type appEnv struct {
 
 func newAppEnv(t *testing.T, withOperator bool) *appEnv {
 	t.Helper()
-	cpOnce.Do(func() {
-		if cp, cpErr = harness.StartControlPlane(); cpErr == nil {
-			admin, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
-		}
-	})
-	require.NoError(t, cpErr)
+	shared.Start(t)
 	ns := harness.NamespaceName("app", t)
 	ctx := context.Background()
 	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))

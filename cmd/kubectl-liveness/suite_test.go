@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,21 +25,14 @@ import (
 // One control plane for the package; each test has its own namespace (and, where it needs
 // one, emulator and operator), and runs the plugin as a user with only the app server Role.
 var (
-	cpOnce sync.Once
 	cp     *harness.ControlPlane
-	cpErr  error
 	admin  client.Client
+	shared = harness.SharedControlPlane{OnStart: func(c *harness.ControlPlane, a client.Client) { cp, admin = c, a }}
 )
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.Discard())
-	code := m.Run()
-	if cp != nil {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
-	}
-	os.Exit(code)
+	os.Exit(shared.Run(m))
 }
 
 // pluginEnv is one test's namespace and the kubeconfig the plugin uses.
@@ -52,12 +43,7 @@ type pluginEnv struct {
 
 func newPluginEnv(t *testing.T, withOperator bool) *pluginEnv {
 	t.Helper()
-	cpOnce.Do(func() {
-		if cp, cpErr = harness.StartControlPlane(); cpErr == nil {
-			admin, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
-		}
-	})
-	require.NoError(t, cpErr)
+	shared.Start(t)
 	ns := harness.NamespaceName("kl", t)
 	ctx := context.Background()
 	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))

@@ -3,12 +3,10 @@ package livenessclient_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -26,21 +24,14 @@ import (
 // One control plane serves the package's tests; each test has its own namespace, emulator
 // and manager, and talks to the API server as a user holding only the app server Role.
 var (
-	cpOnce sync.Once
 	cp     *harness.ControlPlane
-	cpErr  error
 	admin  client.Client
+	shared = harness.SharedControlPlane{OnStart: func(c *harness.ControlPlane, a client.Client) { cp, admin = c, a }}
 )
 
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.Discard())
-	code := m.Run()
-	if cp != nil {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
-	}
-	os.Exit(code)
+	os.Exit(shared.Run(m))
 }
 
 // env is one test's world.
@@ -54,12 +45,7 @@ type env struct {
 // withoutOperator) the operator, and a livenessclient with the app server's permissions.
 func newEnv(t *testing.T, withoutOperator bool) *env {
 	t.Helper()
-	cpOnce.Do(func() {
-		if cp, cpErr = harness.StartControlPlane(); cpErr == nil {
-			admin, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
-		}
-	})
-	require.NoError(t, cpErr)
+	shared.Start(t)
 	ns := harness.NamespaceName("lc", t)
 	ctx := context.Background()
 	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))

@@ -2,9 +2,7 @@ package gitops
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"sync"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -21,36 +19,22 @@ import (
 // that needs it, so the Lua tests run without one; each test has its own namespace, emulator
 // and manager.
 var (
-	cpOnce    sync.Once
 	cp        *harness.ControlPlane
-	cpErr     error
 	k8sClient client.Client
+	shared    = harness.SharedControlPlane{OnStart: func(c *harness.ControlPlane, a client.Client) { cp, k8sClient = c, a }}
 )
 
 // TestMain stops the shared control plane, if a test started one, after all tests ran.
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(logr.Discard())
-	code := m.Run()
-	if cp != nil {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stop control plane:", err)
-		}
-	}
-	os.Exit(code)
+	os.Exit(shared.Run(m))
 }
 
 // needControlPlane starts the shared control plane on first use. The client reads straight
 // from the API server: the tests judge what the server holds, not a cache.
 func needControlPlane(t *testing.T) {
 	t.Helper()
-	cpOnce.Do(func() {
-		cp, cpErr = harness.StartControlPlane()
-		if cpErr != nil {
-			return
-		}
-		k8sClient, cpErr = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
-	})
-	require.NoError(t, cpErr)
+	shared.Start(t)
 }
 
 // newNamespace creates a namespace named after the test.
