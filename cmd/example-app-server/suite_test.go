@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"image"
 	"image/png"
@@ -18,13 +17,10 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/liveness-operator/liveness-operator/internal/emulator"
 	"github.com/liveness-operator/liveness-operator/pkg/livenessclient"
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
@@ -32,9 +28,8 @@ import (
 // One control plane for the package; each test has its own namespace, emulator, operator and
 // app server, which runs as a user holding only the documented app server Role.
 var (
-	cp     *harness.ControlPlane
 	admin  client.Client
-	shared = harness.SharedControlPlane{OnStart: func(c *harness.ControlPlane, a client.Client) { cp, admin = c, a }}
+	shared = harness.SharedControlPlane{OnStart: func(_ *harness.ControlPlane, a client.Client) { admin = a }}
 )
 
 func TestMain(m *testing.M) {
@@ -72,18 +67,9 @@ type appEnv struct {
 
 func newAppEnv(t *testing.T, withOperator bool) *appEnv {
 	t.Helper()
-	shared.Start(t)
-	ns := harness.NamespaceName("app", t)
-	ctx := context.Background()
-	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	e := &appEnv{ns: ns, emu: harness.StartEmulator(t, emulator.Config{}), log: &syncBuffer{}}
-	if withOperator {
-		harness.StartManager(t, cp.Config, ns, harness.ManagerOptions{Endpoint: e.emu.URL, APIKey: harness.TestAPIKey})
-	}
-	var err error
-	e.user, err = cp.AddAppServerUser(ctx, ns, "app-"+ns)
-	require.NoError(t, err)
-	sessions, err := livenessclient.New(e.user.Config(), ns)
+	a := shared.AppServerNamespace(t, "app", "app-", withOperator)
+	e := &appEnv{ns: a.Name, emu: a.Emulator, user: a.User, log: &syncBuffer{}}
+	sessions, err := livenessclient.New(e.user.Config(), e.ns)
 	require.NoError(t, err)
 	e.srv, err = newServer(sessions, slog.New(slog.NewTextHandler(e.log, nil)), e.emu.URL)
 	require.NoError(t, err)

@@ -10,24 +10,20 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
-	"github.com/liveness-operator/liveness-operator/internal/emulator"
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
 // One control plane for the package; each test has its own namespace (and, where it needs
 // one, emulator and operator), and runs the plugin as a user with only the app server Role.
 var (
-	cp     *harness.ControlPlane
 	admin  client.Client
-	shared = harness.SharedControlPlane{OnStart: func(c *harness.ControlPlane, a client.Client) { cp, admin = c, a }}
+	shared = harness.SharedControlPlane{OnStart: func(_ *harness.ControlPlane, a client.Client) { admin = a }}
 )
 
 func TestMain(m *testing.M) {
@@ -43,19 +39,8 @@ type pluginEnv struct {
 
 func newPluginEnv(t *testing.T, withOperator bool) *pluginEnv {
 	t.Helper()
-	shared.Start(t)
-	ns := harness.NamespaceName("kl", t)
-	ctx := context.Background()
-	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	e := &pluginEnv{ns: ns}
-	if withOperator {
-		e.emu = harness.StartEmulator(t, emulator.Config{})
-		harness.StartManager(t, cp.Config, ns, harness.ManagerOptions{Endpoint: e.emu.URL, APIKey: harness.TestAPIKey})
-	}
-	user, err := cp.AddAppServerUser(ctx, ns, "kubectl-"+ns)
-	require.NoError(t, err)
-	e.kubeconfig = harness.WriteKubeconfig(t, t.TempDir(), "kubectl-"+ns, user)
-	return e
+	a := shared.AppServerNamespace(t, "kl", "kubectl-", withOperator)
+	return &pluginEnv{ns: a.Name, emu: a.Emulator, kubeconfig: harness.WriteKubeconfig(t, t.TempDir(), "kubectl-"+a.Name, a.User)}
 }
 
 // result is one plugin run.

@@ -2,7 +2,6 @@ package livenessclient_test
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/png"
 	"os"
@@ -11,12 +10,9 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/liveness-operator/liveness-operator/internal/emulator"
 	"github.com/liveness-operator/liveness-operator/pkg/livenessclient"
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
@@ -45,17 +41,10 @@ type env struct {
 // withoutOperator) the operator, and a livenessclient with the app server's permissions.
 func newEnv(t *testing.T, withoutOperator bool) *env {
 	t.Helper()
-	shared.Start(t)
-	ns := harness.NamespaceName("lc", t)
-	ctx := context.Background()
-	require.NoError(t, admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	e := &env{ns: ns, emu: harness.StartEmulator(t, emulator.Config{})}
-	if !withoutOperator {
-		harness.StartManager(t, cp.Config, ns, harness.ManagerOptions{Endpoint: e.emu.URL, APIKey: harness.TestAPIKey})
-	}
-	user, err := cp.AddAppServerUser(ctx, ns, "app-"+ns)
-	require.NoError(t, err)
-	e.client, err = livenessclient.New(user.Config(), ns)
+	a := shared.AppServerNamespace(t, "lc", "app-", !withoutOperator)
+	e := &env{ns: a.Name, emu: a.Emulator}
+	var err error
+	e.client, err = livenessclient.New(a.User.Config(), a.Name)
 	require.NoError(t, err)
 	return e
 }
