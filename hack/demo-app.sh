@@ -9,56 +9,20 @@
 set -euo pipefail
 
 BIN=${BIN:-$(pwd)/bin}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 APP_LISTEN=${APP_LISTEN:-127.0.0.1:8088}
 NAMESPACE=${NAMESPACE:-default}
-WORK=$(mktemp -d -t liveness-demo-app.XXXXXX)
-export KUBECONFIG=$WORK/kubeconfig
-FACE_KEY=demo-face-key-$RANDOM$RANDOM
-pids=()
-
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-cleanup() {
-  step "stopping (app server, operator, emulator, control plane)"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+STOPPING="stopping (app server, operator, emulator, control plane)"
+# shellcheck source=hack/lib/local-stack.sh
+source "$ROOT/hack/lib/local-stack.sh"
 trap 'exit 0' INT TERM
 
-# wait_for_line waits until a file has a line matching a pattern, or fails after $3 seconds.
-wait_for_line() {
-  local file=$1 pattern=$2 timeout=$3
-  for _ in $(seq $((timeout * 10))); do
-    grep -q "$pattern" "$file" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "timed out waiting for '$pattern' in $file:" >&2; cat "$file" >&2; return 1
-}
-
-step "starting a local control plane (kube-apiserver + etcd)"
-"$BIN/control-plane" --kubeconfig-out "$KUBECONFIG" >"$WORK/control-plane.log" 2>&1 &
-pids+=($!)
-wait_for_line "$WORK/control-plane.log" "control plane ready" 120
-head -1 "$WORK/control-plane.log"
-
-step "starting the Face emulator"
-"$BIN/face-emulator" --listen 127.0.0.1:0 --api-key "$FACE_KEY" >"$WORK/emulator.log" 2>&1 &
-pids+=($!)
-wait_for_line "$WORK/emulator.log" "listening on" 20
-FACE_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$WORK/emulator.log" | head -1)
-echo "Face emulator at $FACE_ENDPOINT"
-
+start_control_plane
+start_face_emulator
 step "creating the operator's namespace (it keeps the token signing key there) and the app's"
 kubectl create namespace liveness-operator-system
 kubectl get namespace "$NAMESPACE" >/dev/null 2>&1 || kubectl create namespace "$NAMESPACE"
-
-step "starting the operator (bin/manager)"
-FACE_ENDPOINT=$FACE_ENDPOINT FACE_APIKEY=$FACE_KEY "$BIN/manager" \
-  --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 >"$WORK/manager.log" 2>&1 &
-pids+=($!)
-wait_for_line "$WORK/manager.log" "Starting workers" 60
-echo "operator running"
+start_operator
 
 step "starting the example app server (bin/example-app-server)"
 "$BIN/example-app-server" --namespace "$NAMESPACE" --listen "$APP_LISTEN" \

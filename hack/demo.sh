@@ -9,54 +9,17 @@ set -euo pipefail
 
 BIN=${BIN:-$(pwd)/bin}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d -t liveness-demo.XXXXXX)
-export KUBECONFIG=$WORK/kubeconfig
-FACE_KEY=demo-face-key-$RANDOM$RANDOM
 SAMPLE=$ROOT/config/samples/face_v1alpha1_livenesssession.yaml
 NAME=login-check-42
-pids=()
+STOPPING="cleaning up (operator, emulator, control plane)"
+# shellcheck source=hack/lib/local-stack.sh
+source "$ROOT/hack/lib/local-stack.sh"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-cleanup() {
-  step "cleaning up (operator, emulator, control plane)"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# wait_for_line waits until a file has a line matching a pattern, or fails after $3 seconds.
-wait_for_line() {
-  local file=$1 pattern=$2 timeout=$3
-  for _ in $(seq $((timeout * 10))); do
-    grep -q "$pattern" "$file" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "timed out waiting for '$pattern' in $file:" >&2; cat "$file" >&2; return 1
-}
-
-step "starting a local control plane (kube-apiserver + etcd)"
-"$BIN/control-plane" --kubeconfig-out "$KUBECONFIG" >"$WORK/control-plane.log" 2>&1 &
-pids+=($!)
-wait_for_line "$WORK/control-plane.log" "control plane ready" 120
-head -1 "$WORK/control-plane.log"
-
-step "starting the Face emulator"
-"$BIN/face-emulator" --listen 127.0.0.1:0 --api-key "$FACE_KEY" >"$WORK/emulator.log" 2>&1 &
-pids+=($!)
-wait_for_line "$WORK/emulator.log" "listening on" 20
-FACE_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$WORK/emulator.log" | head -1)
-echo "Face emulator at $FACE_ENDPOINT"
-
+start_control_plane
+start_face_emulator
 step "creating the operator's namespace (it keeps the token signing key there)"
 kubectl create namespace liveness-operator-system
-
-step "starting the operator (bin/manager)"
-FACE_ENDPOINT=$FACE_ENDPOINT FACE_APIKEY=$FACE_KEY "$BIN/manager" \
-  --metrics-bind-address 127.0.0.1:0 --health-probe-bind-address 127.0.0.1:0 >"$WORK/manager.log" 2>&1 &
-pids+=($!)
-wait_for_line "$WORK/manager.log" "Starting workers" 60
-echo "operator running (log: manager.log)"
+start_operator
 
 step "applying the sample LivenessSession"
 cat "$SAMPLE"
