@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 )
 
 // pollTimes lists every scheduled poll of a session with the given token lifetime, up to the
@@ -65,4 +68,21 @@ func TestPollScheduleResumesFromAnyPoint(t *testing.T) {
 	// A restarted manager that last polled at an arbitrary moment resumes at the next point.
 	next := nextPollAt(created, expires, created.Add(100*time.Second))
 	require.Equal(t, created.Add(127*time.Second), next)
+}
+
+// A session recorded just now waits for its first scheduled poll, and never less than the
+// time its status write needs to reach the cache.
+func TestUntilFirstPoll(t *testing.T) {
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	session := func(created time.Time) *facev1.LivenessSession {
+		expires := metav1.NewTime(created.Add(600 * time.Second))
+		c := metav1.NewTime(created)
+		return &facev1.LivenessSession{Status: facev1.LivenessSessionStatus{CreatedAt: &c, AuthTokenExpiresAt: &expires}}
+	}
+	// Created just now: the first poll is a second after creation.
+	require.Equal(t, 900*time.Millisecond, untilFirstPoll(session(created), created.Add(100*time.Millisecond)))
+	// Adopted long after its creation: the first poll is due, after the status write settles.
+	require.Equal(t, conflictRetry, untilFirstPoll(session(created.Add(-time.Hour)), created))
+	// Nothing recorded to schedule from.
+	require.Equal(t, conflictRetry, untilFirstPoll(&facev1.LivenessSession{}, created))
 }

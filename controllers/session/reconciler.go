@@ -139,10 +139,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	if !recorded {
 		// A session created or adopted just now is made durable (the status write) before any
 		// poll: an adopted session's first poll is due at once and may take a while, and a
-		// manager killed meanwhile would adopt it again and again. A new session's first poll
-		// is a second away anyway. What follows is scheduled work: a busy manager's workers
-		// create the sessions waiting for their tokens first.
-		return sooner(result, scheduled(conflictRetry)), nil
+		// manager killed meanwhile would adopt it again and again. The next reconcile is that
+		// first poll, scheduled work: a busy manager's workers create the sessions waiting for
+		// their tokens first.
+		return sooner(result, scheduled(untilFirstPoll(ls, r.Clock.Now()))), nil
 	}
 	result, err = r.syncResult(ctx, ls, fa)
 	if err != nil || !isFinal(ls.Status.Outcome) {
