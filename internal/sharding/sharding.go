@@ -18,9 +18,9 @@ import (
 // Any label works: the selector is the user's.
 const Key = "sharding.liveness-operator.io/key"
 
-// Parse reads a --watch-label-selector value. Empty means no sharding: the manager handles
-// every resource (labels.Everything()). A selector that matches everything (like "") is
-// returned as nil, so callers can tell an unsharded manager from a sharded one.
+// Parse reads a --watch-label-selector value. Empty, or a selector that matches everything,
+// means no sharding and is returned as nil, so callers can tell an unsharded manager (every
+// resource) from a sharded one.
 func Parse(selector string) (labels.Selector, error) {
 	if selector == "" {
 		return nil, nil

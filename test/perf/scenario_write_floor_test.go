@@ -3,6 +3,7 @@ package perf
 import (
 	"context"
 	"fmt"
+	"maps"
 	"runtime"
 	"strings"
 	"sync"
@@ -13,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -101,12 +101,7 @@ func captureManagerWrites(ctx context.Context, sys system) (managerWrites, error
 // operatorClient is a client as the manager's user, with the manager's field manager name, so
 // the script's writes are authorized, audited and field-tracked like the manager's.
 func operatorClient(c *cluster) (client.Client, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.OperatorKubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	cfg.QPS, cfg.Burst = -1, 0
-	cl, err := client.New(cfg, client.Options{Scheme: harness.Scheme()})
+	cl, err := client.New(c.OperatorConfig, client.Options{Scheme: harness.Scheme()})
 	if err != nil {
 		return nil, err
 	}
@@ -117,13 +112,9 @@ func operatorClient(c *cluster) (client.Client, error) {
 // the API server fans every write out to the same watchers as when the manager runs. The
 // returned function stops them.
 func startManagerWatches(ctx context.Context, c *cluster) (func(), error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", c.OperatorKubeconfig)
-	if err != nil {
-		return nil, err
-	}
 	opts := controllers.CacheOptions(nil, nil)
 	opts.Scheme = harness.Scheme()
-	ca, err := cache.New(cfg, opts)
+	ca, err := cache.New(c.OperatorConfig, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -174,17 +165,14 @@ func (w scriptedWriter) secret(ctx context.Context, ls *facev1.LivenessSession, 
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: ls.Name, Namespace: ls.Namespace,
-			Labels: cloneMap(t.Labels), Annotations: cloneMap(t.Annotations),
+			Labels: maps.Clone(t.Labels), Annotations: maps.Clone(t.Annotations),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: facev1.GroupVersion.String(), Kind: "LivenessSession", Name: ls.Name, UID: ls.UID,
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 		},
-		Type: t.Type, Immutable: t.Immutable, Data: map[string][]byte{},
+		Type: t.Type, Immutable: t.Immutable, Data: maps.Clone(t.Data),
 	}
 	sec.Labels[facev1.LabelSessionName] = ls.Name
 	sec.Annotations[facev1.AnnotationSessionID] = sessionID
-	for k, v := range t.Data {
-		sec.Data[k] = v
-	}
 	sec.Data[facev1.SecretKeyAuthToken] = []byte(token)
 	sec.Data[facev1.SecretKeySessionID] = []byte(sessionID)
 	return w.op.Create(ctx, sec)
@@ -207,14 +195,6 @@ func minimalStatus(st facev1.LivenessSessionStatus) facev1.LivenessSessionStatus
 	out := facev1.LivenessSessionStatus{SessionID: st.SessionID}
 	if c := meta.FindStatusCondition(st.Conditions, facev1.ConditionReady); c != nil {
 		out.Conditions = []metav1.Condition{*c}
-	}
-	return out
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
 	}
 	return out
 }
@@ -295,8 +275,7 @@ func runFloorRound(ctx context.Context, sys system, w scriptedWriter, fc face.Cl
 		if err := w.claim(ctx, ls); err != nil {
 			return err
 		}
-		fs, err := fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
-			LivenessOperationMode: face.LivenessOperationMode("Passive"), DeviceCorrelationID: s.Device, AuthTokenTimeToLiveInSeconds: ptr.To[int32](600)})
+		fs, err := faceCreate(ctx, fc, s)
 		if err != nil {
 			return err
 		}

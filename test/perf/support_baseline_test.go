@@ -70,11 +70,7 @@ func runBaseline(ctx context.Context, c *cluster, fe *faceEmulator, tr *tracker,
 // bareAppServerSession is what the bare app server does for one session: a Face create with
 // the real Face client, then one Secret create holding the token in baselineNamespace.
 func bareAppServerSession(ctx context.Context, c *cluster, fc face.Client, s session) error {
-	fs, err := fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
-		LivenessOperationMode:        face.LivenessOperationMode("Passive"),
-		DeviceCorrelationID:          s.Device,
-		AuthTokenTimeToLiveInSeconds: ptr.To[int32](600),
-	})
+	fs, err := faceCreate(ctx, fc, s)
 	if err != nil {
 		return fmt.Errorf("baseline Face create: %w", err)
 	}
@@ -87,4 +83,14 @@ func bareAppServerSession(ctx context.Context, c *cluster, fc face.Client, s ses
 		return fmt.Errorf("baseline Secret create: %w", err)
 	}
 	return nil
+}
+
+// faceCreate is an app server's Face create for a session: Passive, the session's device, the
+// default 600 s token.
+func faceCreate(ctx context.Context, fc face.Client, s session) (*face.LivenessSession, error) {
+	return fc.CreateLivenessSession(ctx, face.CreateLivenessSessionRequest{
+		LivenessOperationMode:        face.LivenessOperationMode("Passive"),
+		DeviceCorrelationID:          s.Device,
+		AuthTokenTimeToLiveInSeconds: ptr.To[int32](600),
+	})
 }

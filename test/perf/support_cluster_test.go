@@ -56,8 +56,10 @@ type cluster struct {
 	Admin client.Client
 	// AdminConfig reaches the API server as system:masters.
 	AdminConfig *rest.Config
-	// OperatorKubeconfig is the manager's kubeconfig file.
+	// OperatorKubeconfig is the manager's kubeconfig file; OperatorConfig the same user's
+	// rest config, for clients in this process that act as the manager.
 	OperatorKubeconfig string
+	OperatorConfig     *rest.Config
 	// AuditLog is the API server's audit log of the operator's writes.
 	AuditLog string
 	// Dir holds the kubeconfig, audit files and process logs.
@@ -117,6 +119,8 @@ func startCluster(tb testing.TB, namespaces ...string) *cluster {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	c.OperatorConfig = rest.CopyConfig(op.Config())
+	c.OperatorConfig.QPS, c.OperatorConfig.Burst = -1, 0
 	c.OperatorKubeconfig = filepath.Join(dir, "operator.kubeconfig")
 	if err := os.WriteFile(c.OperatorKubeconfig, kc, 0o600); err != nil {
 		tb.Fatal(err)
