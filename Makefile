@@ -68,7 +68,7 @@ KUBEBUILDER_ASSETS = $(ASSETS_ROOT)/$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)-$
 .PHONY: test
 test: control-plane browser verify-generated vet build ## Everything CI runs: generated files current, vet, unit, integration and end-to-end tests.
 	@echo "==> go test $(GO_TEST_FLAGS) ./... (control plane: $(KUBEBUILDER_ASSETS))"
-	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) LIVENESS_BIN_DIR=$(BIN) go test $(GO_TEST_FLAGS) ./...
+	@KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) LIVENESS_BIN_DIR=$(BIN) hack/go-test.sh $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
 bench: control-plane build ## Load, crash-safety, memory and quota reports against TARGETS (reports/*.md; ~30 min; LIVENESS_PERF_SCALE=smoke for ~3 min).

@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
 	"github.com/liveness-operator/liveness-operator/test/harness"
@@ -54,7 +53,7 @@ func startSystem(t *testing.T) *system {
 	}
 
 	dir := t.TempDir()
-	adminUser, err := cp.Env.AddUser(envtest.User{Name: "browser-admin", Groups: []string{"system:masters"}}, cp.Config)
+	adminUser, err := cp.AdminUser()
 	require.NoError(t, err)
 	appUser, err := cp.AddAppServerUser(ctx, namespace, "example-app-server")
 	require.NoError(t, err)

@@ -73,7 +73,7 @@ func TestAttackFaceAccountCannotBorrowTheOperatorsEntraIdentity(t *testing.T) {
 	ctx := context.Background()
 	admin, err := client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
 	require.NoError(t, err)
-	adminUser, err := cp.Env.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, cp.Config)
+	adminUser, err := cp.AdminUser()
 	require.NoError(t, err)
 	adminKC := harness.WriteKubeconfig(t, dir, "admin", adminUser)
 	operatorKC := grantGeneratedClusterRole(t, cp, admin, dir)
@@ -222,7 +222,7 @@ func grantGeneratedClusterRole(t *testing.T, cp *harness.ControlPlane, admin cli
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: "liveness-operator", APIGroup: rbacv1.GroupName}},
 	}))
-	operator, err := cp.Env.AddUser(envtest.User{Name: "liveness-operator"}, cp.Config)
+	operator, err := cp.AddUser(envtest.User{Name: "liveness-operator"})
 	require.NoError(t, err)
 	return harness.WriteKubeconfig(t, dir, "operator", operator)
 }
@@ -243,7 +243,7 @@ func addTenant(t *testing.T, cp *harness.ControlPlane, admin client.Client, dir 
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: tenantUser, APIGroup: rbacv1.GroupName}},
 	}))
-	u, err := cp.Env.AddUser(envtest.User{Name: tenantUser}, cp.Config)
+	u, err := cp.AddUser(envtest.User{Name: tenantUser})
 	require.NoError(t, err)
 	return harness.WriteKubeconfig(t, dir, "tenant", u)
 }

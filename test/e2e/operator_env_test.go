@@ -70,10 +70,10 @@ func startOperatorEnvWithRBAC(t *testing.T, grant func(*testing.T, client.Client
 	t.Cleanup(func() { _ = cp.Stop() })
 	dir := t.TempDir()
 
-	admin, err := cp.Env.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, cp.Config)
+	admin, err := cp.AdminUser()
 	require.NoError(t, err)
 	env := &operatorEnv{cp: cp, adminKC: harness.WriteKubeconfig(t, dir, "admin", admin), emulatorKey: "e2e-face-key-7f3a"}
-	operator, err := cp.Env.AddUser(envtest.User{Name: "liveness-operator"}, cp.Config)
+	operator, err := cp.AddUser(envtest.User{Name: "liveness-operator"})
 	require.NoError(t, err)
 	env.operatorKC = harness.WriteKubeconfig(t, dir, "operator", operator)
 

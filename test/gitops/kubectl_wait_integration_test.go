@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/emulator"
@@ -19,7 +18,7 @@ import (
 // adminKubeconfig writes a kubeconfig for an administrator of the test control plane.
 func adminKubeconfig(t *testing.T) string {
 	t.Helper()
-	user, err := cp.Env.AddUser(envtest.User{Name: "gitops-admin", Groups: []string{"system:masters"}}, cp.Config)
+	user, err := cp.AdminUser()
 	require.NoError(t, err)
 	return harness.WriteKubeconfig(t, t.TempDir(), "admin", user)
 }

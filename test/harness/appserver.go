@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
@@ -18,10 +17,6 @@ import (
 func AppServerRolePath() string {
 	return filepath.Join(RepoRoot(), "config", "samples", "app-server", "role.yaml")
 }
-
-// addUserMu serializes envtest's AddUser, which is not safe for concurrent use (its CA's
-// serial number counter is unguarded), for parallel tests that each add a user.
-var addUserMu sync.Mutex
 
 // AddAppServerUser creates the app server Role of config/samples/app-server in namespace,
 // binds it to a new user called user, and returns that user: tests that run an app server
@@ -51,7 +46,5 @@ func (c *ControlPlane) AddAppServerUser(ctx context.Context, namespace, user str
 	if err := admin.Create(ctx, binding); err != nil {
 		return nil, fmt.Errorf("create RoleBinding: %w", err)
 	}
-	addUserMu.Lock()
-	defer addUserMu.Unlock()
-	return c.Env.AddUser(envtest.User{Name: user}, c.Config)
+	return c.AddUser(envtest.User{Name: user})
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +30,10 @@ type ControlPlane struct {
 	Env *envtest.Environment
 	// Config reaches the API server as an administrator.
 	Config *rest.Config
+
+	adminOnce sync.Once
+	admin     *envtest.AuthenticatedUser
+	adminErr  error
 }
 
 // StartControlPlane starts kube-apiserver and etcd from KUBEBUILDER_ASSETS (make test builds

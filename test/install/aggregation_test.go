@@ -28,7 +28,7 @@ func TestEditRoleCreatesSessionsButNotStatus(t *testing.T) {
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "tenant"}},
 	}))
-	user, err := c.cp.Env.AddUser(envtest.User{Name: "tenant"}, c.cp.Config)
+	user, err := c.cp.AddUser(envtest.User{Name: "tenant"})
 	require.NoError(t, err)
 	tenant, err := client.New(user.Config(), client.Options{Scheme: c.admin.Scheme()})
 	require.NoError(t, err)

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
@@ -30,7 +29,7 @@ func startCluster(t *testing.T) *cluster {
 	cp, err := harness.StartControlPlane()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cp.Stop() })
-	user, err := cp.Env.AddUser(envtest.User{Name: "install-admin", Groups: []string{"system:masters"}}, cp.Config)
+	user, err := cp.AdminUser()
 	require.NoError(t, err)
 	c := &cluster{cp: cp, kubeconfig: harness.WriteKubeconfig(t, t.TempDir(), "admin", user)}
 	c.admin, err = client.New(cp.Config, client.Options{Scheme: harness.Scheme()})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
@@ -40,7 +39,7 @@ func startOperator(t *testing.T, operatorNS string, createNamespace func(client.
 	createNamespace(admin, operatorNS)
 
 	// The manager runs as an administrator: RBAC is what test/e2e checks, not this test.
-	user, err := cp.Env.AddUser(envtest.User{Name: "metrics-admin", Groups: []string{"system:masters"}}, cp.Config)
+	user, err := cp.AdminUser()
 	require.NoError(t, err)
 	kubeconfig := harness.WriteKubeconfig(t, t.TempDir(), "metrics-admin", user)
 

@@ -102,7 +102,7 @@ func startCluster(tb testing.TB, namespaces ...string) *cluster {
 		keepRaw(tb, c.AuditLog, "audit.log")
 	})
 
-	admin, err := c.env.AddUser(envtest.User{Name: "perf-admin", Groups: []string{"system:masters"}}, cfg)
+	admin, err := harness.AddUser(c.env, cfg, envtest.User{Name: "perf-admin", Groups: []string{"system:masters"}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func startCluster(tb testing.TB, namespaces ...string) *cluster {
 	if c.Admin, err = client.New(c.AdminConfig, client.Options{Scheme: harness.Scheme()}); err != nil {
 		tb.Fatal(err)
 	}
-	op, err := c.env.AddUser(envtest.User{Name: operatorUser}, cfg)
+	op, err := harness.AddUser(c.env, cfg, envtest.User{Name: operatorUser})
 	if err != nil {
 		tb.Fatal(err)
 	}

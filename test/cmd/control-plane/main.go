@@ -11,8 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
@@ -31,7 +29,7 @@ func run(kubeconfigPath string) error {
 		return err
 	}
 	defer func() { _ = cp.Stop() }()
-	admin, err := cp.Env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, cp.Config)
+	admin, err := cp.AdminUser()
 	if err != nil {
 		return fmt.Errorf("add admin user: %w", err)
 	}
