@@ -121,9 +121,11 @@ func (r *Reconciler) now() time.Time {
 	return r.Clock.Now()
 }
 
-// Reconcile configures one account. It owns the account's Ready condition: True after a
-// successful credential check, False with the reason (KeySecretNotFound,
-// CredentialsUnavailable, CredentialsRejected, FaceUnavailable) otherwise. Deleting an account
+// Reconcile configures one account. It owns the account's conditions (conditions.go): Ready
+// True after a successful credential check, False with the reason (KeySecretNotFound,
+// CredentialsUnavailable, CredentialsRejected, EndpointNotAllowed, FaceRejected,
+// FaceUnavailable) otherwise, next to Stalled=True when only a human can fix it or
+// Reconciling=True while the operator retries, as kstatus reads them. Deleting an account
 // waits until no LivenessSession uses it.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	a := r.newObject()
@@ -182,10 +184,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // generation yet.
 func (r *Reconciler) configure(ctx context.Context, a faceAccountObject, key accounts.Key, status *facev1.FaceAccountStatus) ctrl.Result {
 	spec := a.AccountSpec()
+	age := r.now().Sub(a.GetCreationTimestamp().Time)
 	setAccountReady := func(cs metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: facev1.ConditionReady, Status: cs,
-			Reason: reason, Message: msg, ObservedGeneration: a.GetGeneration()})
-		status.ObservedGeneration = a.GetGeneration()
+		setAccountConditions(status, a.GetGeneration(), age, accountObservation{ready: cs, reason: reason, message: msg})
 	}
 	if !r.endpointAllowed(spec.Endpoint) {
 		// Checked before the key Secret is even read: nothing of the tenant's Secrets, and no
@@ -205,6 +206,11 @@ func (r *Reconciler) configure(ctx context.Context, a faceAccountObject, key acc
 		r.Registry.Remove(key)
 		r.checked.forget(key)
 		setAccountReady(metav1.ConditionFalse, reason, err.Error())
+		if wait := untilStalled(reason, age); wait > 0 {
+			// Still within the grace for a missing Secret or ServiceAccount: look again when
+			// it ends, so kstatus turns Failed on time if nothing came.
+			return ctrl.Result{RequeueAfter: wait}
+		}
 		return ctrl.Result{RequeueAfter: accountRecheck}
 	}
 	changed, err := r.Registry.Set(key, accounts.Config{Endpoint: spec.Endpoint, Credential: cred, Limits: accounts.LimitsFor(spec.Quota)})

@@ -3,9 +3,11 @@ package gitops
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -16,10 +18,11 @@ import (
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
-// Accounts as the real operator reports them. The operator gives an account only a Ready
-// condition, never Reconciling or Stalled, so kstatus can only say Current or InProgress: a
-// rejected key is InProgress for kstatus (Flux waits until its timeout) and Degraded for the
-// Argo CD health check. The test pins that difference down.
+// Accounts as the real operator reports them, judged by kstatus (Flux, kubectl wait) and the
+// Argo CD health check: a rejected key, an endpoint the administrator did not allow and an
+// identity that cannot work are Failed (Stalled: a human must act); Face failing transiently
+// and a key Secret that may still come are InProgress (Reconciling); each becomes Current
+// once fixed.
 func TestAccountVerdicts(t *testing.T) {
 	t.Parallel()
 	ns, operatorNS := newNamespace(t), newNamespace(t)
@@ -40,6 +43,8 @@ func TestAccountVerdicts(t *testing.T) {
 		"rejected": accountSpec(emu.URL, "wrong-key"),
 		"no-key":   accountSpec(emu.URL, "missing-key"),
 		"flaky":    accountSpec(flaky.URL, "good-key"),
+		// Not loopback: outside the manager's allowed endpoints.
+		"elsewhere": accountSpec("https://face.example.com", "good-key"),
 	} {
 		require.NoError(t, k8sClient.Create(ctx, &facev1.FaceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}))
 	}
@@ -71,17 +76,24 @@ func TestAccountVerdicts(t *testing.T) {
 		reason    string
 	}{
 		{faceAccountGVK, ns, "rejected", facev1.ReasonCredentialsRejected},
-		{faceAccountGVK, ns, "no-key", facev1.ReasonKeySecretNotFound},
+		{faceAccountGVK, ns, "elsewhere", facev1.ReasonEndpointNotAllowed},
 		{clusterFaceAccountGVK, "", ns + "-shared-rejected", facev1.ReasonCredentialsRejected},
 	} {
-		snap = waitSnapshot(t, c.gvk, c.namespace, c.name, hasCondition(facev1.ConditionReady, "False", c.reason))
-		msg := conditionMessage(snap, facev1.ConditionReady)
-		requireVerdict(t, verdict{status.InProgressStatus, msg, healthStatus{"Degraded", msg}}, snap, "Ready=False "+c.reason)
+		snap = waitSnapshot(t, c.gvk, c.namespace, c.name, hasCondition(facev1.ConditionStalled, "True", c.reason))
+		msg := conditionMessage(snap, facev1.ConditionStalled)
+		require.Equal(t, conditionMessage(snap, facev1.ConditionReady), msg, "Stalled says what Ready says")
+		requireVerdict(t, verdict{status.FailedStatus, msg, healthStatus{"Degraded", msg}}, snap, "Stalled "+c.reason)
 	}
 
+	// A key Secret created with the account may still be on its way (a GitOps sync, an external
+	// secret store): Reconciling for a minute, Stalled after that (conditions_test.go).
+	snap = waitSnapshot(t, faceAccountGVK, ns, "no-key", hasCondition(facev1.ConditionReconciling, "True", facev1.ReasonKeySecretNotFound))
+	msg := conditionMessage(snap, facev1.ConditionReconciling)
+	requireVerdict(t, verdict{status.InProgressStatus, msg, healthStatus{"Progressing", msg}}, snap, "waiting for its key Secret")
+
 	// Face fails transiently: the operator re-checks on its own; neither tool calls it failed.
-	snap = waitSnapshot(t, faceAccountGVK, ns, "flaky", hasCondition(facev1.ConditionReady, "False", facev1.ReasonFaceUnavailable))
-	msg := conditionMessage(snap, facev1.ConditionReady)
+	snap = waitSnapshot(t, faceAccountGVK, ns, "flaky", hasCondition(facev1.ConditionReconciling, "True", facev1.ReasonFaceUnavailable))
+	msg = conditionMessage(snap, facev1.ConditionReconciling)
 	requireVerdict(t, verdict{status.InProgressStatus, msg, healthStatus{"Progressing", msg}}, snap, "while Face is unavailable")
 
 	// A session of the rejected account waits for it (Reconciling, not Stalled).
@@ -97,6 +109,23 @@ func TestAccountVerdicts(t *testing.T) {
 	require.NoError(t, flaky.SetFaults(emulator.Faults{}))
 	snap = waitSnapshot(t, faceAccountGVK, ns, "rejected", hasCondition(facev1.ConditionReady, "True", facev1.ReasonCredentialsValid))
 	requireVerdict(t, verdict{status.CurrentStatus, kstatusReady, accepted}, snap, "after the key was fixed")
+	requireNoCondition(t, snap, facev1.ConditionStalled)
+	// An account's endpoint is immutable: the fix for an endpoint outside the allowed ones is
+	// the account recreated at an allowed endpoint.
+	elsewhere := &facev1.FaceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "elsewhere"}}
+	require.NoError(t, k8sClient.Delete(ctx, elsewhere))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "elsewhere"}, &facev1.FaceAccount{}))
+	}, 30*time.Second, 50*time.Millisecond, "the account at a disallowed endpoint goes away")
+	require.NoError(t, k8sClient.Create(ctx, &facev1.FaceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "elsewhere"},
+		Spec: accountSpec(emu.URL, "good-key")}))
+	snap = waitSnapshot(t, faceAccountGVK, ns, "elsewhere", hasCondition(facev1.ConditionReady, "True", facev1.ReasonCredentialsValid))
+	requireVerdict(t, verdict{status.CurrentStatus, kstatusReady, accepted}, snap, "after the endpoint was fixed")
+	requireNoCondition(t, snap, facev1.ConditionStalled)
+	require.NoError(t, k8sClient.Create(ctx, keySecret(ns, "missing-key", harness.TestAPIKey)))
+	snap = waitSnapshot(t, faceAccountGVK, ns, "no-key", hasCondition(facev1.ConditionReady, "True", facev1.ReasonCredentialsValid))
+	requireVerdict(t, verdict{status.CurrentStatus, kstatusReady, accepted}, snap, "once its key Secret came")
+	requireNoCondition(t, snap, facev1.ConditionReconciling)
 	snap = waitSnapshot(t, faceAccountGVK, ns, "flaky", hasCondition(facev1.ConditionReady, "True", facev1.ReasonCredentialsValid))
 	requireVerdict(t, verdict{status.CurrentStatus, kstatusReady, healthStatus{"Healthy", "Face accepted the credentials at " + flaky.URL}},
 		snap, "after Face recovered")

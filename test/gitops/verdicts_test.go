@@ -109,3 +109,10 @@ func requireVerdict(t *testing.T, want verdict, snap *unstructured.Unstructured,
 	t.Helper()
 	require.Equal(t, want, verdictOf(t, snap), "%s %s/%s %s", snap.GetKind(), snap.GetNamespace(), snap.GetName(), state)
 }
+
+// requireNoCondition asserts that a snapshot has no condition of the type (a Current object
+// keeps no Stalled or Reconciling beside a True Ready).
+func requireNoCondition(t *testing.T, snap *unstructured.Unstructured, conditionType string) {
+	t.Helper()
+	require.Nil(t, condition(snap, conditionType), "%s %s/%s has a %s condition", snap.GetKind(), snap.GetNamespace(), snap.GetName(), conditionType)
+}

@@ -1,12 +1,14 @@
 -- Argo CD health of a face.liveness-operator.io FaceAccount or ClusterFaceAccount (the two kinds
 -- share this script: same status, same operator code).
 --
--- The operator reports an account through one condition, Ready, whose reason says why it is
--- not Ready. Reasons that only a human can fix (the key, the Secret, the identity, the spec)
--- are Degraded. FaceUnavailable is Progressing: Face failed transiently (5xx, timeout), the
--- operator re-checks every 10 seconds and the account recovers without anyone touching it,
--- exactly as a LivenessSession reports the same failure with Reconciling. Unknown reasons are
--- Progressing too, so a reason added later never turns an application red by surprise.
+-- The operator reports an account with the kstatus conditions a LivenessSession has: Ready,
+-- and beside a False Ready either Stalled (only a human can fix it: the key, the Secret, the
+-- identity, the spec) or Reconciling (the operator retries on its own: Face failed
+-- transiently, or a key Secret created with the account has not arrived yet). Stalled is
+-- Degraded, Reconciling Progressing, exactly as kstatus says Failed and InProgress.
+-- Statuses written by operator versions that reported Ready alone are judged by Ready's
+-- reason: the reasons only a human can fix are Degraded, the rest Progressing, so a reason
+-- added later never turns an application red by surprise.
 -- Only base, table and package are used: Argo CD runs argocd-cm scripts without the string,
 -- math and os libraries unless useOpenLibs is set.
 
@@ -49,14 +51,24 @@ if generation ~= nil and observed ~= nil and observed < generation then
   return result("Progressing", "waiting for the operator to observe generation " .. generation)
 end
 
-local ready = nil
+local ready, stalled, reconciling = nil, nil, nil
 for _, c in ipairs(obj.status.conditions) do
   if c.type == "Ready" then
     ready = c
+  elseif c.type == "Stalled" then
+    stalled = c
+  elseif c.type == "Reconciling" then
+    reconciling = c
   end
 end
 if ready == nil then
   return result("Progressing", waiting)
+end
+if ready.status ~= "True" and stalled ~= nil and stalled.status == "True" then
+  return result("Degraded", text(stalled.message))
+end
+if ready.status ~= "True" and reconciling ~= nil and reconciling.status == "True" then
+  return result("Progressing", text(reconciling.message))
 end
 
 if ready.status == "True" then
@@ -67,6 +79,7 @@ if ready.status == "True" then
   end
   return result("Healthy", message)
 end
+-- Written by an operator that reported Ready alone.
 if ready.status == "False" and needsHuman[ready.reason] then
   return result("Degraded", text(ready.message))
 end
