@@ -33,6 +33,7 @@ import (
 	facev1 "github.com/liveness-operator/liveness-operator/api/v1alpha1"
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/identity"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
 	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
 )
 
@@ -110,6 +111,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sessionId", ls.Status.SessionID))
+	// The session's namespace is its tenant: its Face calls queue in that tenant's lane of the
+	// account's fair queue, so one namespace's backlog does not delay another's calls.
+	ctx = quota.WithFlow(ctx, ls.Namespace)
 
 	sw := newStatusWriter(r.Client, ls)
 	defer func() {

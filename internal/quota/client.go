@@ -53,6 +53,12 @@ func do[T any](c *limitedClient, ctx context.Context, p Priority, call func() (T
 	if r := reserved(ctx, c.l); r != nil {
 		// The slot and the token were taken ahead (Reserve); the call owns them now.
 		defer r.releaseSlot()
+	} else if ticketOf(ctx) != nil {
+		release, err := c.l.ticketedCall(ctx, p)
+		if err != nil {
+			return zero, err
+		}
+		defer release()
 	} else {
 		release, err := c.l.callSlot(ctx)
 		if err != nil {
@@ -66,6 +72,23 @@ func do[T any](c *limitedClient, ctx context.Context, p Priority, call func() (T
 	v, err := call()
 	c.l.Observe(err)
 	return v, err
+}
+
+// ticketedCall gets a non-blocking caller (WithTicket) a token and a call slot, or an error at
+// once: ErrQueued while its ticket waits, ErrAccountBusy when every call slot is taken (the
+// token stays held for the ticket, so the retry finds it). It returns the slot's release.
+func (l *Limiter) ticketedCall(ctx context.Context, p Priority) (func(), error) {
+	owner := ticketOf(ctx)
+	if err := l.acquireTicket(owner, flowOf(ctx), p); err != nil {
+		return nil, err
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return func() { <-l.slots }, nil
+	default:
+	}
+	l.holdAgain(owner, flowOf(ctx), p.clamp())
+	return nil, fmt.Errorf("%w: %w: %d calls in flight", ErrWaitAborted, ErrAccountBusy, cap(l.slots))
 }
 
 // callSlot takes one of the account's call slots, waiting at most CallSlotWait (or until ctx

@@ -70,7 +70,14 @@ type Limiter struct {
 	tat         time.Time
 	pausedUntil time.Time
 
-	queues [numPriorities]list.List // of *waiter, oldest first
+	// queue holds the waiting calls, in a lane per flow and priority (fair_queue.go).
+	queue fairQueue
+	// flowCaps caps each flow at Limits.FlowShare of the account (none by default).
+	flowCaps flowCaps
+	// tickets are the non-blocking callers' places and held tokens by owner id, held the
+	// granted ones oldest first (tickets.go).
+	tickets map[string]*ticket
+	held    list.List // of *ticket
 
 	timer    clock.Timer // wakes dispatch when the next token or the end of a pause is due
 	timerAt  time.Time
@@ -79,14 +86,16 @@ type Limiter struct {
 	stats Stats
 }
 
-// waiter is one blocked Acquire.
+// waiter is one queued call: a blocked Acquire, or a ticket.
 type waiter struct {
 	prio    Priority
+	flow    string
 	since   time.Time
-	ready   chan struct{} // closed when granted
+	ready   chan struct{} // a blocked Acquire's: closed when granted
+	ticket  *ticket       // a ticket's (tickets.go); nil for a blocked Acquire
 	granted bool
 	waited  time.Duration // set when granted
-	elem    *list.Element
+	elem    *list.Element // in its lane while queued
 }
 
 // NewLimiter returns a limiter with a full bucket. Zero fields of limits take their defaults.
@@ -113,6 +122,7 @@ func (l *Limiter) applyLocked(lim Limits) {
 	l.limits = lim
 	l.every = lim.interval()
 	l.tau = lim.tolerance()
+	l.flowCaps.configure(lim.FlowShare, lim.RequestsPerSecond, lim.Burst)
 }
 
 // CallSlots is how many calls of the account may be in flight at once.
@@ -179,7 +189,24 @@ func (l *Limiter) refundLocked(now time.Time) {
 // idleLocked reports that nobody is queued, so a newcomer may take a token directly without
 // overtaking anyone.
 func (l *Limiter) idleLocked() bool {
-	return l.queues[High].Len() == 0 && l.queues[Low].Len() == 0
+	return l.queue.len() == 0
+}
+
+// grantNowLocked takes a token at once for a call of flow at priority p when nobody is queued,
+// the account is not paused, a token is ready and the flow's cap allows it, and reports
+// whether it did.
+func (l *Limiter) grantNowLocked(flow string, p Priority, now time.Time) bool {
+	if !l.idleLocked() || now.Before(l.pausedUntil) || !l.tokenReadyLocked(now) || !l.flowCaps.ready(flow, now) {
+		return false
+	}
+	l.takeLocked(now)
+	l.flowCaps.take(flow, now)
+	ps := l.stats.byPriority(p)
+	ps.Granted++
+	ps.GrantedAlone++
+	l.stats.WaitHistogram[p].observe(0)
+	l.checkGrantLocked(now)
+	return true
 }
 
 // Acquire waits for a token for one request of priority p and returns nil when the request may
@@ -187,8 +214,15 @@ func (l *Limiter) idleLocked() bool {
 // first; a caller whose deadline falls before the end of a current pause gets that error at
 // once, since no token can come in time. A token granted at the moment ctx ended is given back
 // to the next waiter.
+//
+// The call queues in the lane of its flow (WithFlow; the account's fair queue gives every
+// flow its turn). With a ticket owner in ctx (WithTicket) Acquire never blocks: see tickets.go.
 func (l *Limiter) Acquire(ctx context.Context, p Priority) error {
 	p = p.clamp()
+	flow := flowOf(ctx)
+	if owner := ticketOf(ctx); owner != nil {
+		return l.acquireTicket(owner, flow, p)
+	}
 	if err := ctx.Err(); err != nil {
 		l.mu.Lock()
 		l.stats.byPriority(p).Aborted++
@@ -197,10 +231,7 @@ func (l *Limiter) Acquire(ctx context.Context, p Priority) error {
 	}
 	l.mu.Lock()
 	now := l.clock.Now()
-	if l.idleLocked() && !now.Before(l.pausedUntil) && l.tokenReadyLocked(now) {
-		l.takeLocked(now)
-		l.stats.byPriority(p).Granted++
-		l.checkGrantLocked(now)
+	if l.grantNowLocked(flow, p, now) {
 		l.mu.Unlock()
 		return nil
 	}
@@ -211,8 +242,8 @@ func (l *Limiter) Acquire(ctx context.Context, p Priority) error {
 		return fmt.Errorf("%w: the account is paused until %s, after the deadline: %w",
 			ErrWaitAborted, until.Format(time.RFC3339Nano), context.DeadlineExceeded)
 	}
-	w := &waiter{prio: p, since: now, ready: make(chan struct{})}
-	w.elem = l.queues[p].PushBack(w)
+	w := &waiter{prio: p, flow: flow, since: now, ready: make(chan struct{})}
+	l.queue.push(w)
 	l.stats.byPriority(p).Waited++
 	l.dispatchLocked(now)
 	l.mu.Unlock()
@@ -228,10 +259,11 @@ func (l *Limiter) Acquire(ctx context.Context, p Priority) error {
 	if w.granted {
 		// Granted while ctx was ending: the select chose Done. Hand the token on.
 		l.refundLocked(now)
+		l.flowCaps.refund(flow, now)
 		l.stats.byPriority(p).Granted--
 		l.stats.byPriority(p).WaitTime -= w.waited
 	} else {
-		l.queues[p].Remove(w.elem)
+		l.queue.remove(w)
 	}
 	l.stats.byPriority(p).Aborted++
 	l.dispatchLocked(now)
@@ -285,10 +317,12 @@ func laterOf(a, b time.Time) time.Time {
 	return b
 }
 
-// dispatchLocked grants every token that is due, in priority order, then arms the timer for the
-// next moment something can change (end of the pause or next token). It is the only place that
+// dispatchLocked grants every token that is due, in priority order and in turn across the
+// flows' lanes (fair_queue.go), then arms the timer for the next moment something can change
+// (end of the pause, next token, a capped flow's next token). It is the only place that
 // grants to queued callers, which is what makes the order strict.
 func (l *Limiter) dispatchLocked(now time.Time) {
+	l.expireHeldLocked(now)
 	for !l.idleLocked() {
 		if now.Before(l.pausedUntil) {
 			l.armLocked(l.pausedUntil, now)
@@ -298,29 +332,54 @@ func (l *Limiter) dispatchLocked(now time.Time) {
 			l.armLocked(l.tat.Add(-l.tau), now)
 			return
 		}
-		w := l.pickLocked()
-		l.queues[w.prio].Remove(w.elem)
+		w, shared := l.queue.pick(func(flow string) bool { return l.flowCaps.ready(flow, now) })
+		if w == nil {
+			// Every waiting flow is at its cap: the next one's token.
+			l.armLocked(l.nextCapReadyLocked(now), now)
+			return
+		}
 		l.takeLocked(now)
+		l.flowCaps.take(w.flow, now)
 		w.granted, w.waited = true, now.Sub(w.since)
 		ps := l.stats.byPriority(w.prio)
 		ps.Granted++
 		ps.WaitTime += w.waited
+		if shared {
+			ps.GrantedShared++
+		} else {
+			ps.GrantedAlone++
+		}
+		l.stats.WaitHistogram[w.prio].observe(w.waited)
 		l.checkGrantLocked(now)
-		close(w.ready)
+		if w.ticket != nil {
+			l.grantTicketLocked(w.ticket, now)
+		} else {
+			close(w.ready)
+		}
 	}
 	if l.timer != nil {
 		l.timer.Stop()
 		l.timer = nil
 	}
+	if l.flowCaps.capped() {
+		l.flowCaps.forgetFull(now)
+	}
 }
 
-// pickLocked chooses the next waiter to serve: the oldest High one, else the oldest Low one.
-// Strict priority cannot starve polls for long: each session is created once and deleted once.
-func (l *Limiter) pickLocked() *waiter {
-	if high := l.queues[High].Front(); high != nil {
-		return high.Value.(*waiter)
+// nextCapReadyLocked is the earliest moment a capped flow with queued calls may take a token.
+func (l *Limiter) nextCapReadyLocked(now time.Time) time.Time {
+	next := time.Time{}
+	for p := range l.queue.levels {
+		for flow := range l.queue.levels[p].lanes {
+			if at := l.flowCaps.readyAt(flow); next.IsZero() || at.Before(next) {
+				next = at
+			}
+		}
 	}
-	return l.queues[Low].Front().Value.(*waiter)
+	if next.Before(now) {
+		return now
+	}
+	return next
 }
 
 // armLocked makes sure dispatch runs again at (or before) at. An earlier timer is kept: it will
@@ -365,6 +424,8 @@ type Stats struct {
 	PausedUntil time.Time
 	// GrantedDuringPause counts tokens granted while a pause was in force; see checkGrantLocked.
 	GrantedDuringPause int64
+	// WaitHistogram is, per priority, how long granted calls waited for their token.
+	WaitHistogram [numPriorities]WaitHistogram
 }
 
 // PriorityStats count one priority's acquisitions.
@@ -375,8 +436,16 @@ type PriorityStats struct {
 	Waited int64
 	// WaitTime is the total time granted callers spent queued.
 	WaitTime time.Duration
-	// Aborted counts acquisitions that gave up because their context ended.
+	// Aborted counts acquisitions that gave up because their context ended, and tickets
+	// dropped before their turn (Forget).
 	Aborted int64
+	// GrantedAlone and GrantedShared split Granted by whether other lanes (flows) were
+	// waiting at the moment of the grant: shared grants are the ones fair queuing decided.
+	GrantedAlone, GrantedShared int64
+	// Expired counts tickets' tokens that went back unused (TicketHold passed).
+	Expired int64
+	// Lanes is the number of flows with calls queued right now.
+	Lanes int
 	// Waiting is the number of callers queued right now.
 	Waiting int
 }
@@ -394,8 +463,8 @@ func (l *Limiter) Stats() Stats {
 	defer l.mu.Unlock()
 	s := l.stats
 	s.Limits = l.limits
-	s.High.Waiting = l.queues[High].Len()
-	s.Low.Waiting = l.queues[Low].Len()
+	s.High.Waiting, s.High.Lanes = l.queue.waitingAt(High), l.queue.lanesAt(High)
+	s.Low.Waiting, s.Low.Lanes = l.queue.waitingAt(Low), l.queue.lanesAt(Low)
 	if l.clock.Now().Before(l.pausedUntil) {
 		s.PausedUntil = l.pausedUntil
 	}

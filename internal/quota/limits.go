@@ -67,6 +67,10 @@ type Limits struct {
 	// would cost more than the burst's saved-up tokens or, for a burst of 1, a tenth of the rate
 	// (S0 and F0 get the full 100 ms). NoMargin (any negative value) grants exactly the quota.
 	Margin time.Duration
+	// FlowShare caps any one flow (a namespace) at this fraction of the account's rate and
+	// burst, in (0, 1]; 0 means no cap: flows share the account fairly and a flow alone may
+	// use all of it. A capped flow's unused share goes to the others.
+	FlowShare float64
 }
 
 // DefaultLimits returns the S0 quota: 10 requests per second with a burst of 10.
@@ -97,6 +101,9 @@ func (l Limits) Validate() error {
 	}
 	if l.Burst < 0 || l.Burst > MaxBurst {
 		return fmt.Errorf("quota: burst must be between 0 (default) and %d (got %d)", MaxBurst, l.Burst)
+	}
+	if math.IsNaN(l.FlowShare) || l.FlowShare < 0 || l.FlowShare > 1 {
+		return fmt.Errorf("quota: a namespace's share of the account must be 0 (no cap) or in (0, 1] (got %v)", l.FlowShare)
 	}
 	if l.Margin > MaxMargin {
 		return fmt.Errorf("quota: margin must be at most %s (got %s)", MaxMargin, l.Margin)

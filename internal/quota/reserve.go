@@ -22,15 +22,24 @@ func Reserve(ctx context.Context, fc face.Client, p Priority) (context.Context, 
 	if !ok {
 		return ctx, func() {}, nil
 	}
-	releaseSlot, err := c.l.callSlot(ctx)
-	if err != nil {
-		return ctx, func() {}, err
+	var releaseSlot func()
+	var err error
+	if ticketOf(ctx) != nil {
+		// Non-blocking: the ticket's token first, then a free slot, or an error at once.
+		releaseSlot, err = c.l.ticketedCall(ctx, p)
+		if err != nil {
+			return ctx, func() {}, err
+		}
+	} else {
+		if releaseSlot, err = c.l.callSlot(ctx); err != nil {
+			return ctx, func() {}, err
+		}
+		if err := c.l.Acquire(ctx, p); err != nil {
+			releaseSlot()
+			return ctx, func() {}, err
+		}
 	}
-	if err := c.l.Acquire(ctx, p); err != nil {
-		releaseSlot()
-		return ctx, func() {}, err
-	}
-	r := &reservation{l: c.l, releaseSlot: releaseSlot}
+	r := &reservation{l: c.l, releaseSlot: releaseSlot, flow: flowOf(ctx)}
 	return context.WithValue(ctx, reservationKey{}, r), r.release, nil
 }
 
@@ -41,6 +50,7 @@ type reservationKey struct{}
 type reservation struct {
 	l           *Limiter
 	releaseSlot func()
+	flow        string
 
 	mu       sync.Mutex
 	used     bool
@@ -69,6 +79,7 @@ func (r *reservation) release() {
 	r.releaseSlot()
 	r.l.mu.Lock()
 	r.l.refundLocked(r.l.clock.Now())
+	r.l.flowCaps.refund(r.flow, r.l.clock.Now())
 	r.l.dispatchLocked(r.l.clock.Now())
 	r.l.mu.Unlock()
 }
