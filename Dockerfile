@@ -9,8 +9,14 @@ COPY api/ api/
 COPY cmd/ cmd/
 COPY controllers/ controllers/
 COPY internal/ internal/
+# The release's flags (internal/release.GoBuildFlags): the same binary as the release image's,
+# which holds only this binary (CA roots embedded through internal/caroots).
+ARG VERSION=dev
+ARG COMMIT=""
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags="-s -w" -o manager ./cmd/manager
+    go build -trimpath -buildvcs=false \
+    -ldflags="-s -w -X github.com/liveness-operator/liveness-operator/internal/version.Version=${VERSION} -X github.com/liveness-operator/liveness-operator/internal/version.Commit=${COMMIT}" \
+    -o manager ./cmd/manager
 
 FROM gcr.io/distroless/static:nonroot
 WORKDIR /

@@ -92,6 +92,25 @@ demo: control-plane build demo-tools ## The whole flow on a local control plane,
 demo-app: control-plane build demo-tools ## The example app server's page on a local control plane, emulator and operator (until Ctrl-C).
 	@KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) BIN=$(BIN) hack/demo-app.sh
 
+##@ Release
+
+# The release version (vMAJOR.MINOR.PATCH) and the registry path its images are published
+# under; install.yaml and the chart name $(REGISTRY)/liveness-operator.
+VERSION  ?= v0.1.0
+REGISTRY ?= ghcr.io/liveness-operator
+
+.PHONY: release
+release: ## Build dist/ without Docker: OCI layouts of the manager and the Face emulator (linux/amd64+arm64), SHA256SUMS.
+	go run ./hack/release --version $(VERSION) --registry $(REGISTRY) --out dist
+
+.PHONY: release-test
+release-test: ## The release twice from scratch; fails unless SHA256SUMS (so every digest) match.
+	rm -rf $(CURDIR)/tmp/release-a $(CURDIR)/tmp/release-b
+	go run ./hack/release --version $(VERSION) --registry $(REGISTRY) --out $(CURDIR)/tmp/release-a
+	go run ./hack/release --version $(VERSION) --registry $(REGISTRY) --out $(CURDIR)/tmp/release-b
+	cmp $(CURDIR)/tmp/release-a/SHA256SUMS $(CURDIR)/tmp/release-b/SHA256SUMS
+	go test -count=1 ./test/release/
+
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine; none runs on the dev machines).
 	docker build -t $(IMG) .

@@ -25,10 +25,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/liveness-operator/liveness-operator/internal/version"
 	"github.com/liveness-operator/liveness-operator/pkg/livenessclient"
 )
 
 func main() {
+	version.ExitIfRequested("example-app-server")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

@@ -13,9 +13,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/liveness-operator/liveness-operator/internal/version"
+
+	// CA roots inside the binary: the release image has no /etc/ssl.
+	_ "github.com/liveness-operator/liveness-operator/internal/caroots"
 )
 
 func main() {
+	version.ExitIfRequested("face-emulator")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))

@@ -32,6 +32,10 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/quota"
 	"github.com/liveness-operator/liveness-operator/internal/sharding"
 	"github.com/liveness-operator/liveness-operator/internal/tokenmac"
+	"github.com/liveness-operator/liveness-operator/internal/version"
+
+	// Azure's CA roots inside the binary: the release image has no /etc/ssl.
+	_ "github.com/liveness-operator/liveness-operator/internal/caroots"
 )
 
 // options are the manager's settings, from flags and the environment.
@@ -67,6 +71,7 @@ type options struct {
 const defaultLeaderElectionID = "liveness-operator.face.liveness-operator.io"
 
 func main() {
+	version.ExitIfRequested("manager")
 	var o options
 	flag.StringVar(&o.faceEndpoint, "face-endpoint", os.Getenv("FACE_ENDPOINT"),
 		"Azure AI Face endpoint, e.g. https://<resource>.cognitiveservices.azure.com (env FACE_ENDPOINT)")
@@ -116,6 +121,7 @@ func main() {
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	ctrl.Log.WithName("setup").Info("starting liveness-operator", version.Get().KeysAndValues()...)
 
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
