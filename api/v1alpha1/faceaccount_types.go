@@ -187,6 +187,22 @@ type ClusterFaceAccountSpec struct {
 	// NamespaceSelector says which namespaces may use the account; LivenessSessions elsewhere are
 	// refused. An empty selector admits every namespace.
 	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+	// MaxNamespaceSharePercent caps any one namespace at this percentage of the account's
+	// request rate and burst, so that one tenant's batch cannot take a shared account's whole
+	// quota even while nobody else is using it. Unset: no cap; namespaces share the account
+	// fairly (each with work gets its turn) and a namespace alone may use all of it.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	MaxNamespaceSharePercent *int32 `json:"maxNamespaceSharePercent,omitempty"`
+}
+
+// NamespaceShare is MaxNamespaceSharePercent as a fraction of the account (0: no cap).
+func (s *ClusterFaceAccountSpec) NamespaceShare() float64 {
+	if s.MaxNamespaceSharePercent == nil {
+		return 0
+	}
+	return float64(*s.MaxNamespaceSharePercent) / 100
 }
 
 // ClusterFaceAccount is an Azure AI Face resource for the namespaces its selector admits. Its key

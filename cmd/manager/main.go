@@ -40,30 +40,32 @@ import (
 
 // options are the manager's settings, from flags and the environment.
 type options struct {
-	faceEndpoint            string
-	faceAPIKeyFile          string
-	faceTimeout             time.Duration
-	faceRequestsPerSecond   float64
-	faceBurst               int
-	operatorNamespace       string
-	metricsAddr             string
-	probeAddr               string
-	leaderElect             bool
-	leaderElectionNamespace string
-	maxConcurrentReconciles int
-	kubeQPS                 float64
-	kubeBurst               int
-	metricsSecure           bool
-	allowedFaceEndpoints    string
-	watchNamespaces         string
-	defaultTTLAfterFinished int
-	shutdownGracePeriod     time.Duration
-	leaseDuration           time.Duration
-	renewDeadline           time.Duration
-	leaderElectionID        string
-	watchLabelSelector      string
-	pprofAddr               string
-	faceCallSlots           int
+	faceEndpoint          string
+	faceAPIKeyFile        string
+	faceTimeout           time.Duration
+	faceRequestsPerSecond float64
+	faceBurst             int
+	// faceNamespaceSharePercent caps one namespace's share of the default account (0: none).
+	faceNamespaceSharePercent int
+	operatorNamespace         string
+	metricsAddr               string
+	probeAddr                 string
+	leaderElect               bool
+	leaderElectionNamespace   string
+	maxConcurrentReconciles   int
+	kubeQPS                   float64
+	kubeBurst                 int
+	metricsSecure             bool
+	allowedFaceEndpoints      string
+	watchNamespaces           string
+	defaultTTLAfterFinished   int
+	shutdownGracePeriod       time.Duration
+	leaseDuration             time.Duration
+	renewDeadline             time.Duration
+	leaderElectionID          string
+	watchLabelSelector        string
+	pprofAddr                 string
+	faceCallSlots             int
 }
 
 // defaultLeaderElectionID is the lease of an unsharded manager; a shard's lease adds a hash
@@ -81,6 +83,8 @@ func main() {
 	flag.Float64Var(&o.faceRequestsPerSecond, "face-requests-per-second", quota.DefaultRequestsPerSecond,
 		"request quota of the default Face account (S0: 10); FaceAccounts set their own")
 	flag.IntVar(&o.faceBurst, "face-burst", quota.DefaultBurst, "burst of the default Face account's quota")
+	flag.IntVar(&o.faceNamespaceSharePercent, "face-max-namespace-share-percent", 0,
+		"cap any one namespace at this percentage (1-100) of the default Face account's quota; 0: no cap, namespaces share it fairly")
 	flag.StringVar(&o.operatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", "liveness-operator-system"),
 		"namespace of the operator, where ClusterFaceAccounts' key Secrets live (env POD_NAMESPACE)")
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "metrics endpoint address; 0 disables it")
@@ -152,6 +156,9 @@ func run(o options) error {
 		// ClusterFaceAccounts' key Secrets live there, and their rotation is watched.
 		watchNamespaces = append(watchNamespaces, o.operatorNamespace)
 	}
+	if o.faceNamespaceSharePercent < 0 || o.faceNamespaceSharePercent > 100 {
+		return fmt.Errorf("--face-max-namespace-share-percent=%d: want 0 (no cap) to 100", o.faceNamespaceSharePercent)
+	}
 	if o.faceCallSlots < 1 {
 		return fmt.Errorf("--face-max-concurrent-calls=%d: want at least 1", o.faceCallSlots)
 	}
@@ -166,7 +173,8 @@ func run(o options) error {
 	metrics.Registry.MustRegister(registry)
 	switch {
 	case o.faceEndpoint != "" && apiKey != "":
-		limits := quota.Limits{RequestsPerSecond: o.faceRequestsPerSecond, Burst: o.faceBurst}
+		limits := quota.Limits{RequestsPerSecond: o.faceRequestsPerSecond, Burst: o.faceBurst,
+			FlowShare: float64(o.faceNamespaceSharePercent) / 100}
 		if _, err := registry.Set(accounts.DefaultKey, accounts.Config{
 			Endpoint: o.faceEndpoint, Credential: accounts.Credential{APIKey: apiKey}, Limits: limits,
 		}); err != nil {

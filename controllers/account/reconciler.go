@@ -213,7 +213,12 @@ func (r *Reconciler) configure(ctx context.Context, a faceAccountObject, key acc
 		}
 		return ctrl.Result{RequeueAfter: accountRecheck}
 	}
-	changed, err := r.Registry.Set(key, accounts.Config{Endpoint: spec.Endpoint, Credential: cred, Limits: accounts.LimitsFor(spec.Quota)})
+	limits := accounts.LimitsFor(spec.Quota)
+	if shared, ok := a.(*facev1.ClusterFaceAccount); ok {
+		// Only an administrator's account admits several namespaces; a FaceAccount serves its own.
+		limits.FlowShare = shared.Spec.NamespaceShare()
+	}
+	changed, err := r.Registry.Set(key, accounts.Config{Endpoint: spec.Endpoint, Credential: cred, Limits: limits})
 	switch {
 	case errors.Is(err, accounts.ErrInvalidQuota):
 		// Only a spec change can fix it, and that wakes the account.
