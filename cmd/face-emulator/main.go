@@ -1,5 +1,6 @@
-// Command face-emulator serves a local emulator of the Azure AI Face v1.2 liveness
-// API (see docs/emulator.md), and plays the end user's device against it.
+// Command face-emulator serves a local emulator of the Azure AI Face v1.2 and
+// v1.3-preview.1 liveness API (see docs/emulator.md), and plays the end user's device
+// against it.
 //
 //	face-emulator [serve] --listen 127.0.0.1:0 --api-key KEY [fault and quota flags]
 //	face-emulator attempt --endpoint URL --token TOKEN --decision realface
@@ -27,7 +28,7 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
 
-const topUsage = `face-emulator: a local emulator of the Azure AI Face v1.2 liveness API.
+const topUsage = `face-emulator: a local emulator of the Azure AI Face v1.2 and v1.3-preview.1 liveness API.
 
 Usage:
   face-emulator [serve] [flags]   serve the emulator (default subcommand)

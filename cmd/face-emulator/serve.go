@@ -38,8 +38,10 @@ func splitList(v string) []string {
 
 const serveUsage = `Usage: face-emulator [serve] --api-key KEY [flags]
 
-Serves the Face v1.2 liveness API under /face/v1.2/ and the emulator's own endpoints
-under /emulator/ (inventory, stats, faults, quota, attempts). The first line on
+Serves the Face v1.2 liveness API under /face/v1.2/, Face v1.3-preview.1 under
+/face/v1.3-preview.1/ (several attempts per session, client IPs, abuse monitoring,
+settings), and the emulator's own endpoints under /emulator/ (inventory, stats,
+faults, quota, attempts, settings). The first line on
 stdout is "face-emulator listening on http://HOST:PORT"; logs go to stderr.
 SIGINT or SIGTERM shuts it down cleanly.
 
@@ -77,6 +79,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	fs.DurationVar(&cfg.SessionLifetime, "session-lifetime", emulator.DefaultSessionLifetime, "how long a session stays readable after creation")
 	fs.IntVar(&cfg.InventoryLimit, "inventory-limit", emulator.DefaultInventoryLimit, "deleted sessions kept for inspection; -1 = all")
 	fs.BoolVar(&cfg.StaleSessionStatus, "stale-status", false, "keep session status NotStarted after attempts, as the published examples show")
+	fs.DurationVar(&cfg.AbuseWindow, "abuse-window", emulator.DefaultAbuseWindow, "v1.3: how far back abuse monitoring looks for the same face under another user correlation id")
+	fs.BoolVar(&cfg.AbuseMonitoringOffByDefault, "abuse-monitoring-off", false, "v1.3: start every key's livenessAbuseMonitoring setting disabled (default enabled)")
+	fs.BoolVar(&cfg.RequireUserCorrelationIDOnMultipart, "require-user-correlation-multipart", false, "v1.3: refuse a liveness-with-verify create without a userCorrelationId part, as the service is reported to")
+	fs.BoolVar(&cfg.EnforceExpectedClientIP, "enforce-expected-client-ip", false, "v1.3: fail attempts from outside expectedClientIpAddress with the emulator-only code EmulatorClientIpMismatch")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.PrintDefaults()

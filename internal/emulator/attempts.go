@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,14 @@ import (
 // the attempt does not give one: a confident match.
 const DefaultMatchConfidence = 0.95
 
-// maxAttemptsPerSession is 1 in v1.2 (numberOfClientAttemptsAllowed, which would
-// raise it, only exists in v1.3-preview).
-const maxAttemptsPerSession = 1
+// DefaultClientIP is the client address a v1.3 attempt records when the attempt gives
+// none: the loopback address a local device would use.
+const DefaultClientIP = "127.0.0.1"
+
+// codeClientIPMismatch is the emulator-only error code of an attempt refused by
+// Config.EnforceExpectedClientIP. The service documents no such code; the prefix
+// makes it plain that a client must not match on it.
+const codeClientIPMismatch = "EmulatorClientIpMismatch"
 
 // AttemptRequest is the outcome the emulated end user produces. Exactly one of
 // LivenessDecision and ErrorCode must be set.
@@ -39,6 +45,27 @@ type AttemptRequest struct {
 	// the session's verifyConfidenceThreshold (DefaultVerifyConfidenceThreshold when
 	// the session set none).
 	MatchConfidence *float64 `json:"matchConfidence,omitempty"`
+
+	// The fields below are for v1.3-preview.1 sessions only; a v1.2 session refuses
+	// them (v1.2 reports no client IP and monitors no abuse).
+
+	// ClientIP is the address the service sees during the attempt, or several
+	// separated by commas (a device that changes network mid-attempt), reported in
+	// clientInformation in this order; DefaultClientIP when empty. Over HTTP,
+	// "clientIp" (a string) or "clientIps" (an array). A string, not a slice, so that
+	// AttemptRequest stays comparable (callers use it as a map key).
+	ClientIP string `json:"clientIp,omitempty"`
+	// FaceID names the face the attempt shows, for abuse monitoring: two attempts with
+	// the same FaceID are the same face. Exclusive with FaceImage.
+	FaceID string `json:"faceId,omitempty"`
+	// FaceImage is an image of the face (any bytes, held in a string to keep the
+	// struct comparable); its SHA-256 digest names the face, so the same bytes are the
+	// same face. Over HTTP it is "faceImage", base64. Exclusive with FaceID.
+	FaceImage string `json:"-"`
+	// UserCorrelationID is the user id the client SDK supplies: required when the
+	// session was created with userCorrelationIdSetInClient true, and otherwise
+	// either absent or equal to the session's userCorrelationId.
+	UserCorrelationID string `json:"userCorrelationId,omitempty"`
 }
 
 // AttemptResponse describes the recorded attempt.
@@ -117,12 +144,17 @@ func (s *Server) handleAttempt(w http.ResponseWriter, r *http.Request) {
 func attemptFromJSON(m map[string]json.RawMessage, req *AttemptRequest) *apiError {
 	for name := range m {
 		switch name {
-		case "livenessDecision", "errorCode", "errorMessage", "matchConfidence":
+		case "livenessDecision", "errorCode", "errorMessage", "matchConfidence",
+			"clientIp", "clientIps", "faceId", "faceImage", "userCorrelationId":
 		default:
-			return badArgument("Unknown field '%s'; allowed: livenessDecision, errorCode, errorMessage, matchConfidence.", name)
+			return badArgument("Unknown field '%s'; allowed: livenessDecision, errorCode, errorMessage, matchConfidence, clientIp, clientIps, faceId, faceImage, userCorrelationId.", name)
 		}
 	}
-	for name, dst := range map[string]*string{"livenessDecision": &req.LivenessDecision, "errorCode": &req.ErrorCode, "errorMessage": &req.ErrorMessage} {
+	var clientIP string
+	for name, dst := range map[string]*string{
+		"livenessDecision": &req.LivenessDecision, "errorCode": &req.ErrorCode, "errorMessage": &req.ErrorMessage,
+		"clientIp": &clientIP, "faceId": &req.FaceID, "userCorrelationId": &req.UserCorrelationID,
+	} {
 		v, e := jsonString(m, name)
 		if e != nil {
 			return e
@@ -137,6 +169,24 @@ func attemptFromJSON(m map[string]json.RawMessage, req *AttemptRequest) *apiErro
 			return badArgument("Field 'matchConfidence' must be a number between 0 and 1 (got %s).", jsonKind(raw))
 		}
 		req.MatchConfidence = &f
+	}
+	req.ClientIP = clientIP
+	if raw, ok := m["clientIps"]; ok && string(raw) != "null" {
+		var ips []string
+		if err := json.Unmarshal(raw, &ips); err != nil {
+			return badArgument("Field 'clientIps' must be an array of IP address strings (got %s).", jsonKind(raw))
+		}
+		if clientIP != "" {
+			return badArgument("Give either 'clientIp' or 'clientIps', not both.")
+		}
+		req.ClientIP = strings.Join(ips, ",")
+	}
+	if raw, ok := m["faceImage"]; ok && string(raw) != "null" {
+		var img []byte
+		if err := json.Unmarshal(raw, &img); err != nil {
+			return badArgument("Field 'faceImage' must be a base64 string (got %s).", jsonKind(raw))
+		}
+		req.FaceImage = string(img)
 	}
 	return nil
 }
@@ -167,12 +217,26 @@ func (s *Server) recordAttempt(token string, req AttemptRequest, now time.Time) 
 	if e != nil {
 		return AttemptResponse{}, e
 	}
-	if len(sess.attempts) >= maxAttemptsPerSession {
+	v13, e := validateAttemptV13(req, sess)
+	if e != nil {
+		return AttemptResponse{}, e
+	}
+	if len(sess.attempts) >= sess.attemptsAllowed {
+		if !sess.isV13() {
+			return AttemptResponse{}, newAPIError(http.StatusConflict, codeAttemptLimitReached,
+				"Session '%s' already has %d attempt(s); Face v1.2 allows %d attempt per session.", sess.id, len(sess.attempts), sess.attemptsAllowed)
+		}
 		return AttemptResponse{}, newAPIError(http.StatusConflict, codeAttemptLimitReached,
-			"Session '%s' already has %d attempt(s); Face v1.2 allows %d attempt per session.", sess.id, len(sess.attempts), maxAttemptsPerSession)
+			"Session '%s' already has %d attempt(s); it was created with numberOfClientAttemptsAllowed=%d.", sess.id, len(sess.attempts), sess.attemptsAllowed)
+	}
+	if sess.isV13() && s.cfg.EnforceExpectedClientIP && v13.outside != "" && req.ErrorCode == "" {
+		// The emulator-only mode of LIVENESS-API-v1.3.md §9.2: the attempt fails instead
+		// of producing a result.
+		req.ErrorCode = codeClientIPMismatch
+		req.ErrorMessage = fmt.Sprintf("Emulator only: client IP %s is outside expectedClientIpAddress %s.", v13.outside, sess.expectedIP)
 	}
 
-	a := storedAttempt{faceRect: faceRectFor(sess.id)}
+	a := storedAttempt{faceRect: faceRectFor(sess.id), at: now, faceKey: v13.faceKey, userCorrelationID: v13.user}
 	a.wire.AttemptID = int32(len(sess.attempts) + 1)
 	targets := wireTargets{Color: wireColorTarget{FaceRectangle: a.faceRect}}
 	attemptNo := strconv.Itoa(int(a.wire.AttemptID))
@@ -205,15 +269,39 @@ func (s *Server) recordAttempt(token string, req AttemptRequest, now time.Time) 
 		a.wire.AttemptStatus = stateSucceeded
 		a.wire.Result = res
 	}
+	if sess.isV13() {
+		for _, ip := range v13.ips {
+			a.wire.ClientInformation = append(a.wire.ClientInformation, wireClientInfo{IP: ip})
+		}
+		if sess.abuseMonitoring && a.wire.Result != nil {
+			// Only an attempt with a result carries a verdict, as in the published
+			// example (its failed attempt has none).
+			am := &wireAbuseMonitoring{OtherFlaggedSessions: []wireFlaggedSession{}}
+			if a.faceKey != "" {
+				for _, old := range st.faces.observe(sess.keyID, a.faceKey, sighting{
+					at: now, userCorrelationID: a.userCorrelationID, sessionID: sess.id,
+					attemptID: a.wire.AttemptID, sessionImageID: a.imageID,
+				}, s.cfg.AbuseWindow) {
+					am.OtherFlaggedSessions = append(am.OtherFlaggedSessions, wireFlaggedSession{
+						AttemptID: old.attemptID, SessionID: old.sessionID, SessionImageID: old.sessionImageID,
+					})
+				}
+			}
+			am.IsAbuseDetected = len(am.OtherFlaggedSessions) > 0
+			a.wire.AbuseMonitoringResult = am
+		}
+	}
 	sess.attempts = append(sess.attempts, a)
-	if !s.cfg.StaleSessionStatus {
-		// v1.2 allows one attempt, so the attempt's outcome is the session's.
+	if !s.cfg.StaleSessionStatus && (a.wire.AttemptStatus == stateSucceeded || len(sess.attempts) >= sess.attemptsAllowed) {
+		// The session takes the outcome of the attempt that made it final: a success,
+		// or the last allowed attempt (with v1.2's one attempt, always the attempt).
+		// Before that it stays NotStarted, since the end user may still try again.
 		sess.status = a.wire.AttemptStatus
 	}
 	if a.imageID != "" {
 		st.byImage.put(a.imageID, sess)
 	}
-	attemptJSON, _ := json.Marshal(a.wire)
+	attemptJSON, _ := json.Marshal(a.wire) // as the session's own version shows it
 	return AttemptResponse{
 		SessionID:      sess.id,
 		Kind:           sess.kind.String(),
@@ -253,4 +341,63 @@ func validateAttempt(req AttemptRequest, kind sessionKind) (string, *apiError) {
 		return d, nil
 	}
 	return "", badArgument("'livenessDecision' has invalid value '%s'; allowed: realface, spoofface, uncertain.", req.LivenessDecision)
+}
+
+// attemptV13 is what validateAttemptV13 derives from a v1.3 attempt.
+type attemptV13 struct {
+	ips     []string // the client addresses to record
+	faceKey string   // the face's identity for abuse monitoring, or empty
+	user    string   // the user correlation id the attempt counts for
+	outside string   // the first address outside the session's expectedClientIpAddress
+}
+
+// validateAttemptV13 checks the v1.3 attempt fields against the session. s.mu held.
+func validateAttemptV13(req AttemptRequest, sess *session) (attemptV13, *apiError) {
+	var out attemptV13
+	if !sess.isV13() {
+		if req.ClientIP != "" || req.FaceID != "" || req.FaceImage != "" || req.UserCorrelationID != "" {
+			return out, badArgument("Session '%s' was created under Face v1.2, which records no client IP and monitors no abuse: 'clientIp(s)', 'faceId', 'faceImage' and 'userCorrelationId' need a session created under /face/v1.3-preview.1/.", sess.id)
+		}
+		return out, nil
+	}
+	for _, ip := range strings.Split(req.ClientIP, ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			out.ips = append(out.ips, ip)
+		}
+	}
+	if len(out.ips) == 0 {
+		out.ips = []string{DefaultClientIP}
+	}
+	var expected netip.Prefix
+	if sess.expectedIP != "" {
+		expected, _ = parseIPOrPrefix(strings.TrimSpace(sess.expectedIP)) // validated at create
+	}
+	for _, ip := range out.ips {
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return out, badArgument("'%s' is not an IP address; give client IPs such as 203.0.113.7 or 2001:db8::1.", ip)
+		}
+		if sess.expectedIP != "" && out.outside == "" && !expected.Contains(a.Unmap()) {
+			out.outside = ip
+		}
+	}
+	switch {
+	case req.FaceID != "" && req.FaceImage != "":
+		return out, badArgument("Give either 'faceId' or 'faceImage', not both.")
+	case req.FaceID != "":
+		out.faceKey = "id:" + req.FaceID
+	case req.FaceImage != "":
+		out.faceKey = "sha256:" + upperHexSHA256([]byte(req.FaceImage))
+	}
+	switch {
+	case sess.userInClient && req.UserCorrelationID == "":
+		return out, badArgument("Session '%s' was created with userCorrelationIdSetInClient=true: the attempt must give 'userCorrelationId', as the client SDK would.", sess.id)
+	case sess.userInClient:
+		out.user = req.UserCorrelationID
+	case req.UserCorrelationID != "" && req.UserCorrelationID != sess.userCorrelationID:
+		return out, badArgument("Session '%s' has its userCorrelationId from the create; an attempt may not give another one.", sess.id)
+	default:
+		out.user = sess.userCorrelationID
+	}
+	return out, nil
 }

@@ -23,6 +23,11 @@ const (
 	// DefaultSeed seeds the fault RNG when Config.Seed is zero, so runs are
 	// reproducible unless a caller asks otherwise.
 	DefaultSeed uint64 = 1
+	// DefaultAbuseWindow is how far back v1.3 abuse monitoring looks for the same face
+	// under another user correlation id. The service does not document its window; a
+	// day covers a retry storm or a farm of accounts without flagging someone who
+	// legitimately re-enrolled weeks later.
+	DefaultAbuseWindow = 24 * time.Hour
 )
 
 // Config configures a Server. The zero value of every field means "default" or "off".
@@ -62,6 +67,26 @@ type Config struct {
 	// RequestLog, when set, receives one line per Face API request (method, path,
 	// status, duration). Used by the binary's --verbose flag.
 	RequestLog func(line string)
+
+	// The fields below concern /face/v1.3-preview.1/ only.
+
+	// AbuseWindow is how far back abuse monitoring looks for the same face under a
+	// different user correlation id. Zero means DefaultAbuseWindow (24h).
+	AbuseWindow time.Duration
+	// AbuseMonitoringOffByDefault starts every key's livenessAbuseMonitoring setting
+	// disabled. The default is enabled, as the published examples show it.
+	AbuseMonitoringOffByDefault bool
+	// RequireUserCorrelationIDOnMultipart makes the liveness-with-verify create refuse
+	// a body without a userCorrelationId part, as the service is reported to do. Off
+	// by default because the spec declares no such part, so a client that follows the
+	// spec could not send it.
+	RequireUserCorrelationIDOnMultipart bool
+	// EnforceExpectedClientIP fails an attempt whose client IP is outside the
+	// session's expectedClientIpAddress, with the emulator-only error code
+	// EmulatorClientIpMismatch. Off by default: the service's behaviour is
+	// undocumented, so by default the IP is only recorded and the attempt gets its
+	// result, which leaves the check to the client.
+	EnforceExpectedClientIP bool
 }
 
 // Quota is a per-key rate limit. All fields zero means no limit.

@@ -1,6 +1,8 @@
 // Package emulator is a local, in-memory emulator of the Azure AI Face v1.2 liveness
 // REST API (the eight operations of /face/v1.2 described in
-// shared/face-api/LIVENESS-API.md), plus an /emulator/* side door that plays the end
+// shared/face-api/LIVENESS-API.md) and of v1.3-preview.1 under /face/v1.3-preview.1
+// (several attempts per session, client IPs, abuse monitoring and the settings
+// operations; docs/emulator.md), plus an /emulator/* side door that plays the end
 // user's device, inspects state and injects faults.
 //
 // Azure is not reachable from the project's machines, so every test, demo and fault

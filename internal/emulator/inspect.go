@@ -6,7 +6,8 @@ import (
 	"net/http"
 )
 
-// The /emulator/* side door: inventory, stats, fault and quota control, attempts.
+// The /emulator/* side door: inventory, stats, fault and quota control, attempts, and
+// the v1.3 settings of every key (read, and changed behind the Face API's back).
 // None of it needs a Face key (attempts need the session token instead), and no
 // fault or quota applies to it, so a test can always observe and steer the emulator.
 
@@ -70,6 +71,23 @@ func (s *Server) adminMux() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /emulator/attempts", s.handleAttempt)
+	mux.HandleFunc("GET /emulator/settings", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.AllSettings())
+	})
+	mux.HandleFunc("PUT /emulator/settings/{key}", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("key")
+		if _, known := s.AllSettings().Settings[id]; !known {
+			writeError(w, newAPIError(http.StatusNotFound, codeNotFound, "No credential '%s'; key identities are key#N and bearer#N.", id))
+			return
+		}
+		var st Settings
+		if e := decodeStrict(r, &st); e != nil {
+			writeError(w, e)
+			return
+		}
+		s.SetAbuseMonitoring(id, st.LivenessAbuseMonitoring.Enabled)
+		writeJSON(w, http.StatusOK, s.AllSettings().Settings[id])
+	})
 	mux.HandleFunc("/emulator/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newAPIError(http.StatusNotFound, codeNotFound,
 			"No emulator endpoint %s %s; see docs/emulator.md for the /emulator endpoints.", r.Method, r.URL.Path))

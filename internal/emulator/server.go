@@ -9,8 +9,20 @@ import (
 	"time"
 )
 
-// facePrefix is where the Face v1.2 operations live: {endpoint}/face/v1.2/...
-const facePrefix = "/face/v1.2/"
+// API versions served, as path segments: {endpoint}/face/{version}/...
+const (
+	// APIVersionV12 is Face v1.2 (GA), served under /face/v1.2/.
+	APIVersionV12 = "v1.2"
+	// APIVersionV13Preview1 is Face v1.3-preview.1, served under /face/v1.3-preview.1/.
+	APIVersionV13Preview1 = "v1.3-preview.1"
+)
+
+// facePrefix is where the Face v1.2 operations live; facePrefixV13 where the
+// v1.3-preview.1 ones do.
+const (
+	facePrefix    = "/face/" + APIVersionV12 + "/"
+	facePrefixV13 = "/face/" + APIVersionV13Preview1 + "/"
+)
 
 // Server is the emulator. It implements http.Handler: mount it at the root of an
 // HTTP server and use that server's URL as the Face endpoint.
@@ -23,6 +35,8 @@ type Server struct {
 	quota  *quotaEngine
 	stats  *statsRecorder
 	admin  http.Handler
+	// settings are the v1.3 per-key resource settings (abuse monitoring).
+	settings *settingsStore
 }
 
 // New builds a Server from cfg, applying defaults for zero fields. Invalid Quota or
@@ -47,6 +61,9 @@ func New(cfg Config) *Server {
 	if cfg.Faults.Validate() != nil {
 		cfg.Faults = Faults{}
 	}
+	if cfg.AbuseWindow <= 0 {
+		cfg.AbuseWindow = DefaultAbuseWindow
+	}
 	s := &Server{
 		cfg:    cfg,
 		now:    cfg.Now,
@@ -55,6 +72,7 @@ func New(cfg Config) *Server {
 		quota:  newQuotaEngine(cfg.Quota),
 		stats:  newStatsRecorder(),
 	}
+	s.settings = newSettingsStore(!cfg.AbuseMonitoringOffByDefault)
 	s.store.Store(newStore(cfg.InventoryLimit))
 	s.admin = s.adminMux()
 	return s
@@ -77,6 +95,7 @@ type call struct {
 	keyID  string // caller identity
 	now    time.Time
 	faults Faults
+	v13    bool // the request came in under /face/v1.3-preview.1/
 }
 
 type faceHandler func(s *Server, w *recorder, r *http.Request, c call)
@@ -86,15 +105,15 @@ type faceHandler func(s *Server, w *recorder, r *http.Request, c call)
 func (s *Server) serveFace(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
-	op, id, h := route(r.Method, r.URL.Path)
+	op, id, version, h := route(r.Method, r.URL.Path)
 	rec.onDrop = func() {
-		s.stats.request(op, StatusDropped)
+		s.stats.request(op, version, StatusDropped)
 		rec.counted = true
 	}
 	defer func() {
 		status := rec.statusKey()
 		if !rec.counted {
-			s.stats.request(op, status)
+			s.stats.request(op, version, status)
 		}
 		if s.cfg.RequestLog != nil {
 			s.cfg.RequestLog(fmt.Sprintf("%s %s -> %s (%s)", r.Method, r.URL.RequestURI(), status, time.Since(start).Round(time.Microsecond)))
@@ -143,21 +162,43 @@ func (s *Server) serveFace(w http.ResponseWriter, r *http.Request) {
 		rec.drop()
 		return
 	}
-	h(s, rec, r, call{id: id, keyID: keyID, now: now, faults: f})
+	h(s, rec, r, call{id: id, keyID: keyID, now: now, faults: f, v13: version == APIVersionV13Preview1})
 }
 
-// route maps a method and path to an operation. A nil handler means no operation
-// matches; op is then OpUnknown.
-func route(method, path string) (op, id string, h faceHandler) {
-	rest, ok := strings.CutPrefix(path, facePrefix)
-	if !ok {
-		return OpUnknown, "", nil
+// route maps a method and path to an operation and the API version of its prefix. A
+// nil handler means no operation matches; op is then OpUnknown (version is still set
+// when the prefix was a served one).
+func route(method, path string) (op, id, version string, h faceHandler) {
+	var rest string
+	if r, ok := strings.CutPrefix(path, facePrefix); ok {
+		rest, version = r, APIVersionV12
+	} else if r, ok := strings.CutPrefix(path, facePrefixV13); ok {
+		rest, version = r, APIVersionV13Preview1
+	} else {
+		return OpUnknown, "", "", nil
 	}
+	op, id, h = routeOperation(method, rest, version == APIVersionV13Preview1)
+	return op, id, version, h
+}
+
+// routeOperation maps the path after the version prefix. The eight v1.2 operations
+// exist in both versions; the settings operations only in v1.3-preview.1.
+func routeOperation(method, rest string, v13 bool) (op, id string, h faceHandler) {
 	coll, id, hasID := strings.Cut(rest, "/")
 	if hasID && (id == "" || strings.Contains(id, "/")) {
 		return OpUnknown, "", nil
 	}
 	switch coll {
+	case "settings":
+		switch {
+		case !v13:
+		case !hasID && method == http.MethodGet:
+			return OpGetSettings, "", (*Server).getSettings
+		case !hasID && method == http.MethodPatch:
+			return OpPatchSettings, "", (*Server).patchSettings
+		case hasID && id == "getClientAssetsAccessToken" && method == http.MethodGet:
+			return OpGetClientAssetsAccessToken, "", (*Server).getClientAssetsAccessToken
+		}
 	case "detectLiveness-sessions":
 		switch {
 		case !hasID && method == http.MethodPost:
@@ -188,17 +229,25 @@ func route(method, path string) (op, id string, h faceHandler) {
 	return OpUnknown, "", nil
 }
 
-// notFoundRoute answers a path or method no v1.2 operation has, with hints for the
-// usual mistakes (pre-GA paths, other API versions).
+// notFoundRoute answers a path or method no operation has, with hints for the usual
+// mistakes (pre-GA paths, other API versions, v1.3 operations under v1.2).
 func notFoundRoute(method, path string) *apiError {
-	msg := fmt.Sprintf("Resource not found: no Face v1.2 operation matches %s %s.", method, path)
-	switch rest, ok := strings.CutPrefix(path, facePrefix); {
+	version, rest, ok := APIVersionV12, "", false
+	if r, found := strings.CutPrefix(path, facePrefix); found {
+		rest, ok = r, true
+	} else if r, found := strings.CutPrefix(path, facePrefixV13); found {
+		version, rest, ok = APIVersionV13Preview1, r, true
+	}
+	msg := fmt.Sprintf("Resource not found: no Face %s operation matches %s %s.", version, method, path)
+	switch {
 	case !ok && strings.HasPrefix(path, "/face/"):
-		msg += " This emulator serves only /face/v1.2/."
+		msg += " This emulator serves only /face/v1.2/ and /face/v1.3-preview.1/."
 	case ok && (strings.HasPrefix(rest, "detectLiveness/") || strings.HasPrefix(rest, "detectLivenessWithVerify/")):
-		msg += " That is a pre-GA (preview) path; v1.2 uses /detectLiveness-sessions and /detectLivenessWithVerify-sessions."
+		msg += " That is a pre-GA (preview) path; use /detectLiveness-sessions and /detectLivenessWithVerify-sessions."
 	case ok && method == http.MethodGet && (rest == "detectLiveness-sessions" || rest == "detectLivenessWithVerify-sessions"):
-		msg += " Face v1.2 has no list-sessions operation."
+		msg += " Face " + version + " has no list-sessions operation."
+	case ok && version == APIVersionV12 && (rest == "settings" || strings.HasPrefix(rest, "settings/")):
+		msg += " The settings operations exist only in v1.3-preview.1: use /face/v1.3-preview.1/" + rest + "."
 	}
 	return newAPIError(http.StatusNotFound, codeNotFound, "%s", msg)
 }
@@ -296,10 +345,12 @@ func (s *Server) SetQuota(q Quota) error {
 	return nil
 }
 
-// Reset forgets every session, counter and quota state (Retry-After windows
-// included). Faults and quota settings stay as they are.
+// Reset forgets every session (and with them the faces seen for abuse monitoring),
+// counter and quota state (Retry-After windows included), and puts every key's
+// v1.3 settings back to their default. Faults and quota settings stay as they are.
 func (s *Server) Reset() {
 	s.store.Store(newStore(s.cfg.InventoryLimit))
 	s.stats.reset()
 	s.quota.reset()
+	s.settings.reset()
 }

@@ -41,6 +41,15 @@ type session struct {
 	modelVersion        string
 	verify              *verifySettings // nil for plain liveness sessions
 
+	// apiVersion is the version the session was created under. The v1.3 fields
+	// below are zero for v1.2 sessions, whose attemptsAllowed is 1.
+	apiVersion        string
+	attemptsAllowed   int
+	userCorrelationID string
+	userInClient      bool
+	expectedIP        string
+	abuseMonitoring   bool // the key's setting when the session was created
+
 	mu              sync.Mutex
 	status          string
 	attempts        []storedAttempt // ascending attemptId
@@ -61,12 +70,21 @@ type verifySettings struct {
 }
 
 // storedAttempt is a recorded attempt plus what the session-image and detect
-// endpoints need to render and describe its image.
+// endpoints need to render and describe its image, and what the inventory shows of
+// how it was made. For v1.3 sessions wire carries clientInformation and
+// abuseMonitoringResult; a v1.2 read leaves them out.
 type storedAttempt struct {
 	wire     wireAttempt
 	imageID  string
 	faceRect wireFaceRectangle
+
+	at                time.Time
+	faceKey           string // "id:<faceId>" or "sha256:<digest>"; empty when the attempt named no face
+	userCorrelationID string // the user the attempt counted for (session's, or the client's)
 }
+
+// isV13 reports whether the session was created under v1.3-preview.1.
+func (s *session) isV13() bool { return s.apiVersion == APIVersionV13Preview1 }
 
 // expired reports whether the session is past its lifetime at now.
 func (s *session) expired(now time.Time) bool { return !now.Before(s.expiresAt) }
@@ -75,18 +93,29 @@ func (s *session) expired(now time.Time) bool { return !now.Before(s.expiresAt) 
 func (s *session) visibleLocked(now time.Time) bool { return !s.deleted && !s.expired(now) }
 
 // wireLocked renders the session as the spec's LivenessSession or
-// LivenessWithVerifySession. Attempts are listed newest first, as in the examples.
+// LivenessWithVerifySession of the version the request came in under (v13). Attempts
+// are listed newest first, as in the examples. A v1.2 read shows no v1.3 field, even
+// of a v1.3 session; a v1.3 read of a v1.2 session reports abuse monitoring off.
 // s.mu held.
-func (s *session) wireLocked() wireSession {
+func (s *session) wireLocked(v13 bool) wireSession {
 	attempts := make([]wireAttempt, len(s.attempts))
 	for i, a := range s.attempts {
-		attempts[len(s.attempts)-1-i] = a.wire
+		wa := a.wire
+		if !v13 {
+			wa.ClientInformation, wa.AbuseMonitoringResult = nil, nil
+		}
+		attempts[len(s.attempts)-1-i] = wa
 	}
 	ws := wireSession{
 		SessionID:    s.id,
 		AuthToken:    s.token,
 		Status:       s.status,
 		ModelVersion: s.modelVersion,
+	}
+	if v13 {
+		on := s.abuseMonitoring
+		ws.IsAbuseMonitoringEnabled = &on
+		ws.ExpectedClientIPAddress = s.expectedIP
 	}
 	if s.kind == kindLivenessWithVerify {
 		ws.Results = &wireVerifyResults{
@@ -150,6 +179,55 @@ type SessionInfo struct {
 	// VerifyImage describes the uploaded reference image (verify sessions only), so a
 	// test can check what a client sent without the service echoing it.
 	VerifyImage *VerifyImageInfo `json:"verifyImage,omitempty"`
+
+	// APIVersion is the version the session was created under ("v1.2" or
+	// "v1.3-preview.1").
+	APIVersion string `json:"apiVersion"`
+	// NumberOfClientAttemptsAllowed is the attempt limit of the token (1 under v1.2).
+	NumberOfClientAttemptsAllowed int `json:"numberOfClientAttemptsAllowed"`
+	// AttemptsRemaining is the limit minus the attempts recorded.
+	AttemptsRemaining int `json:"attemptsRemaining"`
+	// UserCorrelationID is the id given at create (v1.3), if any.
+	UserCorrelationID string `json:"userCorrelationId,omitempty"`
+	// UserCorrelationIDSetInClient is the flag given at create (v1.3).
+	UserCorrelationIDSetInClient bool `json:"userCorrelationIdSetInClient,omitempty"`
+	// ExpectedClientIPAddress is the IP/CIDR given at create (v1.3), if any.
+	ExpectedClientIPAddress string `json:"expectedClientIpAddress,omitempty"`
+	// AbuseMonitoringEnabled is the key's setting snapshotted at create (false under v1.2).
+	AbuseMonitoringEnabled bool `json:"abuseMonitoringEnabled"`
+	// AttemptLog describes each recorded attempt, oldest first: what the emulated
+	// device sent and what abuse monitoring concluded.
+	AttemptLog []AttemptInfo `json:"attemptLog,omitempty"`
+}
+
+// AttemptInfo is one attempt in SessionInfo.AttemptLog.
+type AttemptInfo struct {
+	// AttemptID is the attempt's attemptId.
+	AttemptID int32 `json:"attemptId"`
+	// AttemptStatus is "Succeeded" or "Failed".
+	AttemptStatus string `json:"attemptStatus"`
+	// RecordedDateTime is when the attempt was recorded.
+	RecordedDateTime time.Time `json:"recordedDateTime"`
+	// ClientIPs are the addresses recorded in clientInformation (v1.3).
+	ClientIPs []string `json:"clientIps,omitempty"`
+	// FaceKey is the face the attempt named: "id:<faceId>" or "sha256:<digest>" (v1.3).
+	FaceKey string `json:"faceKey,omitempty"`
+	// UserCorrelationID is the user id the attempt counted for (v1.3).
+	UserCorrelationID string `json:"userCorrelationId,omitempty"`
+	// AbuseDetected is the attempt's isAbuseDetected (false when not monitored).
+	AbuseDetected bool `json:"abuseDetected"`
+	// FlaggedSessions are the attempt's otherFlaggedSessions.
+	FlaggedSessions []FlaggedAttempt `json:"flaggedSessions,omitempty"`
+}
+
+// FlaggedAttempt names an attempt in another (or the same) session.
+type FlaggedAttempt struct {
+	// SessionID is the session's id.
+	SessionID string `json:"sessionId"`
+	// AttemptID is the attempt's attemptId in that session.
+	AttemptID int32 `json:"attemptId"`
+	// SessionImageID is that attempt's session image, if it has one.
+	SessionImageID string `json:"sessionImageId,omitempty"`
 }
 
 // VerifyImageInfo describes a liveness-with-verify session's reference image.
@@ -188,6 +266,29 @@ func (s *session) info(now time.Time) SessionInfo {
 		AuthTokenTTLSeconds:            s.ttlSeconds,
 		AuthTokenExpiresAt:             s.tokenExpiresAt.UTC(),
 		Attempts:                       len(s.attempts),
+		APIVersion:                     s.apiVersion,
+		NumberOfClientAttemptsAllowed:  s.attemptsAllowed,
+		AttemptsRemaining:              max(0, s.attemptsAllowed-len(s.attempts)),
+		UserCorrelationID:              s.userCorrelationID,
+		UserCorrelationIDSetInClient:   s.userInClient,
+		ExpectedClientIPAddress:        s.expectedIP,
+		AbuseMonitoringEnabled:         s.abuseMonitoring,
+	}
+	for _, a := range s.attempts {
+		ai := AttemptInfo{
+			AttemptID: a.wire.AttemptID, AttemptStatus: a.wire.AttemptStatus, RecordedDateTime: a.at.UTC(),
+			FaceKey: a.faceKey, UserCorrelationID: a.userCorrelationID,
+		}
+		for _, ci := range a.wire.ClientInformation {
+			ai.ClientIPs = append(ai.ClientIPs, ci.IP)
+		}
+		if am := a.wire.AbuseMonitoringResult; am != nil {
+			ai.AbuseDetected = am.IsAbuseDetected
+			for _, f := range am.OtherFlaggedSessions {
+				ai.FlaggedSessions = append(ai.FlaggedSessions, FlaggedAttempt{SessionID: f.SessionID, AttemptID: f.AttemptID, SessionImageID: f.SessionImageID})
+			}
+		}
+		si.AttemptLog = append(si.AttemptLog, ai)
 	}
 	if s.deleted {
 		t := s.deletedAt.UTC()

@@ -8,7 +8,7 @@ import (
 // The six session operations: create, get and delete for both session kinds.
 
 func (s *Server) createLiveness(w *recorder, r *http.Request, c call) {
-	p, e := parseCreateJSON(r)
+	p, e := parseCreateJSON(r, c.v13)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -17,7 +17,7 @@ func (s *Server) createLiveness(w *recorder, r *http.Request, c call) {
 }
 
 func (s *Server) createWithVerify(w *recorder, r *http.Request, c call) {
-	p, e := parseCreateMultipart(r)
+	p, e := parseCreateMultipart(r, c.v13, s.cfg.RequireUserCorrelationIDOnMultipart)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -45,6 +45,17 @@ func (s *Server) newSession(kind sessionKind, p createParams, c call) *session {
 		enableSessionImage:  p.enableImage,
 		modelVersion:        modelVersion20241115,
 		status:              stateNotStarted,
+		apiVersion:          APIVersionV12,
+		attemptsAllowed:     p.attemptsAllowed,
+	}
+	if c.v13 {
+		sess.apiVersion = APIVersionV13Preview1
+		sess.userCorrelationID = p.userCorrelationID
+		sess.userInClient = p.userInClient
+		sess.expectedIP = p.expectedIP
+		// A snapshot: a later PATCH /settings affects only sessions created after it
+		// (LIVENESS-API-v1.3.md §9.3).
+		sess.abuseMonitoring = s.settings.enabled(c.keyID)
 	}
 	if kind == kindLivenessWithVerify {
 		sess.verify = &verifySettings{
@@ -72,7 +83,7 @@ func (s *Server) commitCreate(w *recorder, sess *session, c call) {
 		return
 	}
 	sess.mu.Lock()
-	ws := sess.wireLocked()
+	ws := sess.wireLocked(c.v13)
 	sess.mu.Unlock()
 	writeJSON(w, http.StatusOK, ws)
 }
@@ -131,7 +142,7 @@ func (s *Server) getSession(w *recorder, kind sessionKind, c call) {
 	if sess == nil {
 		return
 	}
-	ws := sess.wireLocked()
+	ws := sess.wireLocked(c.v13)
 	sess.mu.Unlock()
 	writeJSON(w, http.StatusOK, ws)
 }

@@ -16,6 +16,9 @@ const (
 	OpDeleteLivenessWithVerifySession    = "DeleteLivenessWithVerifySession"    // DELETE /detectLivenessWithVerify-sessions/{id}
 	OpGetSessionImage                    = "GetSessionImage"                    // GET /sessionImages/{id}
 	OpDetectFromSessionImageID           = "DetectFromSessionImageId"           // POST /detect
+	OpGetSettings                        = "GetSettings"                        // GET /settings (v1.3-preview.1)
+	OpPatchSettings                      = "PatchSettings"                      // PATCH /settings (v1.3-preview.1)
+	OpGetClientAssetsAccessToken         = "GetClientAssetsAccessToken"         // GET /settings/getClientAssetsAccessToken (v1.3-preview.1)
 	OpUnknown                            = "Unknown"                            // no operation matched
 )
 
@@ -37,6 +40,10 @@ type Stats struct {
 	ByOperation map[string]OperationStats `json:"byOperation"`
 	// ByStatus counts requests per HTTP status ("200", "429", ...) or StatusDropped.
 	ByStatus map[string]int64 `json:"byStatus"`
+	// ByAPIVersion counts requests per API version of their path ("v1.2",
+	// "v1.3-preview.1"), so a test can tell which version a client spoke. Requests
+	// under no served version are not in it.
+	ByAPIVersion map[string]int64 `json:"byAPIVersion"`
 	// Throttled counts 429 answers given by the quota.
 	Throttled int64 `json:"throttled"`
 	// ThrottledByKey splits Throttled by key identity ("key#0").
@@ -91,16 +98,20 @@ func (r *statsRecorder) reset() {
 	r.s = Stats{
 		ByOperation:                   map[string]OperationStats{},
 		ByStatus:                      map[string]int64{},
+		ByAPIVersion:                  map[string]int64{},
 		ThrottledByKey:                map[string]int64{},
 		RequestsInsideRetryAfterByKey: map[string]int64{},
 	}
 	r.mu.Unlock()
 }
 
-func (r *statsRecorder) request(op, status string) {
+func (r *statsRecorder) request(op, version, status string) {
 	r.mu.Lock()
 	r.s.TotalRequests++
 	r.s.ByStatus[status]++
+	if version != "" {
+		r.s.ByAPIVersion[version]++
+	}
 	os := r.s.ByOperation[op]
 	if os.ByStatus == nil {
 		os.ByStatus = map[string]int64{}
@@ -141,6 +152,7 @@ func (r *statsRecorder) snapshot() Stats {
 		s.ByOperation[k] = OperationStats{Total: v.Total, ByStatus: maps.Clone(v.ByStatus)}
 	}
 	s.ByStatus = maps.Clone(r.s.ByStatus)
+	s.ByAPIVersion = maps.Clone(r.s.ByAPIVersion)
 	s.ThrottledByKey = maps.Clone(r.s.ThrottledByKey)
 	s.RequestsInsideRetryAfterByKey = maps.Clone(r.s.RequestsInsideRetryAfterByKey)
 	return s

@@ -68,6 +68,8 @@ type store struct {
 	byID    *shardedMap
 	byToken *shardedMap
 	byImage *shardedMap
+	// faces is the v1.3 abuse-monitoring index of faces seen per key.
+	faces *faceIndex
 
 	// deleted is a FIFO of deleted session ids used to forget the oldest deleted
 	// sessions once there are more than limit of them (limit < 0: never).
@@ -80,7 +82,7 @@ type store struct {
 }
 
 func newStore(limit int) *store {
-	return &store{byID: newShardedMap(), byToken: newShardedMap(), byImage: newShardedMap(), limit: limit}
+	return &store{byID: newShardedMap(), byToken: newShardedMap(), byImage: newShardedMap(), faces: newFaceIndex(), limit: limit}
 }
 
 // add publishes a fully built session.

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -34,11 +36,29 @@ const (
 	fReturnHash    = "returnVerifyImageHash"
 	fThreshold     = "verifyConfidenceThreshold"
 	fVerifyImage   = "verifyImage"
+
+	// v1.3-preview.1 fields.
+	fAttemptsAllowed   = "numberOfClientAttemptsAllowed"
+	fUserCorrelationID = "userCorrelationId"
+	fUserInClient      = "userCorrelationIdSetInClient"
+	fExpectedIP        = "expectedClientIpAddress"
+)
+
+// Limits of numberOfClientAttemptsAllowed (v1.3-preview.1).
+const (
+	minAttemptsAllowed     = 1
+	maxAttemptsAllowed     = 3
+	defaultAttemptsAllowed = 1
 )
 
 // multipartFields are the part names of CreateLivenessWithVerifySession, exactly as
 // the spec spells them (lower camelCase).
 var multipartFields = []string{fMode, fInClient, fEnableImage, fModelVersion, fReturnHash, fThreshold, fVerifyImage, fCorrelationID, fTTL}
+
+// multipartFieldsV13 adds the v1.3-preview.1 parts: numberOfClientAttemptsAllowed (in
+// the spec) and userCorrelationId (not in the spec; accepted because the service is
+// reported to require it, LIVENESS-API-v1.3.md §8).
+var multipartFieldsV13 = append(append([]string(nil), multipartFields...), fAttemptsAllowed, fUserCorrelationID)
 
 // rawCreate holds the create inputs as received, before the cross-field rules.
 type rawCreate struct {
@@ -52,6 +72,12 @@ type rawCreate struct {
 	threshold     *float64
 	image         []byte
 	imagePresent  bool
+
+	// v1.3-preview.1
+	attemptsAllowed   *int64
+	userCorrelationID *string
+	userInClient      *bool
+	expectedIP        *string
 }
 
 // createParams are validated create inputs.
@@ -65,6 +91,20 @@ type createParams struct {
 	threshold     float64
 	image         []byte
 	imageInfo     imageInfo
+
+	// v1.3-preview.1 (zero for v1.2, where attemptsAllowed is 1)
+	attemptsAllowed   int
+	userCorrelationID string
+	userInClient      bool
+	expectedIP        string
+}
+
+// createRules are what changes between the versions and routes of create.
+type createRules struct {
+	verify bool // the multipart with-verify create
+	v13    bool // the request came in under /face/v1.3-preview.1/
+	// requireUser enforces the userCorrelationId / SetInClient exclusive-or.
+	requireUser bool
 }
 
 // requireMediaType checks the request's Content-Type and returns its parameters.
@@ -123,8 +163,9 @@ func decodeJSONObject(r *http.Request) (map[string]json.RawMessage, *apiError) {
 	return m, nil
 }
 
-// parseCreateJSON reads CreateLivenessSessionContent.
-func parseCreateJSON(r *http.Request) (createParams, *apiError) {
+// parseCreateJSON reads CreateLivenessSessionContent. Under v1.3 it also reads the four
+// v1.3 fields; under v1.2 they are unknown members and ignored like any other.
+func parseCreateJSON(r *http.Request, v13 bool) (createParams, *apiError) {
 	m, e := decodeJSONObject(r)
 	if e != nil {
 		return createParams{}, e
@@ -142,7 +183,21 @@ func parseCreateJSON(r *http.Request) (createParams, *apiError) {
 			return createParams{}, e
 		}
 	}
-	return raw.validate(false)
+	if v13 {
+		for _, step := range []func() *apiError{
+			func() (e *apiError) { raw.attemptsAllowed, e = jsonInt(m, fAttemptsAllowed); return },
+			func() (e *apiError) { raw.userCorrelationID, e = jsonString(m, fUserCorrelationID); return },
+			func() (e *apiError) { raw.userInClient, e = jsonBool(m, fUserInClient); return },
+			func() (e *apiError) { raw.expectedIP, e = jsonString(m, fExpectedIP); return },
+		} {
+			if e := step(); e != nil {
+				return createParams{}, e
+			}
+		}
+	}
+	// The JSON route always enforces the user correlation rule under v1.3: the field
+	// text requires it and the service is reported to (LIVENESS-API-v1.3.md §8).
+	return raw.validate(createRules{v13: v13, requireUser: v13})
 }
 
 func jsonString(m map[string]json.RawMessage, name string) (*string, *apiError) {
@@ -206,8 +261,13 @@ func jsonKind(v json.RawMessage) string {
 
 // parseCreateMultipart reads the multipart/form-data of
 // CreateLivenessWithVerifySession: one part per field, lowercase names, verifyImage a
-// file part with a filename.
-func parseCreateMultipart(r *http.Request) (createParams, *apiError) {
+// file part with a filename. Under v1.3 the v1.3 parts are known too; requireUser
+// (Config.RequireUserCorrelationIDOnMultipart) makes userCorrelationId required.
+func parseCreateMultipart(r *http.Request, v13, requireUser bool) (createParams, *apiError) {
+	fields := multipartFields
+	if v13 {
+		fields = multipartFieldsV13
+	}
 	params, e := requireMediaType(r, "multipart/form-data")
 	if e != nil {
 		return createParams{}, e
@@ -247,8 +307,8 @@ func parseCreateMultipart(r *http.Request) (createParams, *apiError) {
 			raw.image, raw.imagePresent = b, true
 			continue
 		}
-		if !isMultipartField(name) {
-			return createParams{}, unknownPart(name)
+		if !slices.Contains(fields, name) {
+			return createParams{}, unknownPart(name, fields, v13)
 		}
 		b, err := io.ReadAll(io.LimitReader(p, maxTextPart+1))
 		if err != nil {
@@ -261,7 +321,7 @@ func parseCreateMultipart(r *http.Request) (createParams, *apiError) {
 			return createParams{}, e
 		}
 	}
-	return raw.validate(true)
+	return raw.validate(createRules{verify: true, v13: v13, requireUser: v13 && requireUser})
 }
 
 func multipartReadError(err error) *apiError {
@@ -273,28 +333,26 @@ func multipartReadError(err error) *apiError {
 	return badArgument("Malformed multipart/form-data body: %v.", err)
 }
 
-func isMultipartField(name string) bool {
-	for _, f := range multipartFields {
-		if f == name {
-			return true
-		}
-	}
-	return false
-}
-
-// unknownPart explains an unexpected part name, pointing at the two classic
-// mistakes: wrong case, and the pre-GA "Parameters"/"VerifyImage" design.
-func unknownPart(name string) *apiError {
+// unknownPart explains an unexpected part name, pointing at the classic mistakes:
+// wrong case, the pre-GA "Parameters"/"VerifyImage" design, and a v1.3 part sent to
+// v1.2 or a JSON-only v1.3 field sent as a part.
+func unknownPart(name string, fields []string, v13 bool) *apiError {
 	if name == "Parameters" {
 		return badArgument("Unknown multipart part 'Parameters': that is the pre-GA design. Face v1.2 expects one part per field (%s).",
-			strings.Join(multipartFields, ", "))
+			strings.Join(fields, ", "))
 	}
-	for _, f := range multipartFields {
+	for _, f := range fields {
 		if strings.EqualFold(f, name) {
 			return badArgument("Unknown multipart part '%s'; part names are case-sensitive, expected '%s'.", name, f)
 		}
 	}
-	return badArgument("Unknown multipart part '%s'; allowed parts: %s.", name, strings.Join(multipartFields, ", "))
+	switch {
+	case !v13 && (name == fAttemptsAllowed || name == fUserCorrelationID):
+		return badArgument("Unknown multipart part '%s': it exists only in Face v1.3-preview.1 (/face/v1.3-preview.1/); allowed parts: %s.", name, strings.Join(fields, ", "))
+	case v13 && (name == fUserInClient || name == fExpectedIP):
+		return badArgument("Unknown multipart part '%s': v1.3-preview.1 declares it on the JSON create only; allowed parts: %s.", name, strings.Join(fields, ", "))
+	}
+	return badArgument("Unknown multipart part '%s'; allowed parts: %s.", name, strings.Join(fields, ", "))
 }
 
 // setText parses one non-file multipart part. Values are text: booleans as
@@ -305,6 +363,14 @@ func (raw *rawCreate) setText(name, v string) *apiError {
 		raw.mode = &v
 	case fCorrelationID:
 		raw.correlationID = &v
+	case fUserCorrelationID:
+		raw.userCorrelationID = &v
+	case fAttemptsAllowed:
+		i, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil {
+			return badArgument("Part '%s' must be an integer between %d and %d (got '%s').", fAttemptsAllowed, minAttemptsAllowed, maxAttemptsAllowed, v)
+		}
+		raw.attemptsAllowed = &i
 	case fModelVersion:
 		raw.modelVersion = &v
 	case fInClient, fEnableImage, fReturnHash:
@@ -338,16 +404,20 @@ func (raw *rawCreate) setText(name, v string) *apiError {
 }
 
 // validate applies the spec's rules shared by both creates, plus the verify-only
-// rules when verify is true.
-func (raw *rawCreate) validate(verify bool) (createParams, *apiError) {
+// rules for the multipart route and the v1.3 rules under v1.3.
+func (raw *rawCreate) validate(rules createRules) (createParams, *apiError) {
 	var p createParams
 	if raw.mode == nil {
 		return p, badArgument("Field '%s' is required; allowed values: Passive, PassiveActive.", fMode)
 	}
-	if *raw.mode != "Passive" && *raw.mode != "PassiveActive" {
+	mode, ok := operationMode(*raw.mode, rules.v13)
+	if !ok {
+		if rules.v13 {
+			return p, badArgument("Field '%s' has invalid value '%s'; allowed values: Passive, PassiveActive.", fMode, *raw.mode)
+		}
 		return p, badArgument("Field '%s' has invalid value '%s'; allowed values (case-sensitive): Passive, PassiveActive.", fMode, *raw.mode)
 	}
-	p.mode = *raw.mode
+	p.mode = mode
 	if raw.inClient != nil {
 		p.inClient = *raw.inClient
 	}
@@ -374,7 +444,14 @@ func (raw *rawCreate) validate(verify bool) (createParams, *apiError) {
 		}
 		p.ttl = int(*raw.ttl)
 	}
-	if !verify {
+	if rules.v13 {
+		if e := raw.validateV13(&p, rules); e != nil {
+			return p, e
+		}
+	} else {
+		p.attemptsAllowed = 1 // v1.2: one attempt per session
+	}
+	if !rules.verify {
 		return p, nil
 	}
 	if raw.returnHash != nil {
@@ -396,4 +473,73 @@ func (raw *rawCreate) validate(verify bool) (createParams, *apiError) {
 	}
 	p.image, p.imageInfo = raw.image, info
 	return p, nil
+}
+
+// operationMode returns livenessOperationMode in spec spelling. v1.2 matches it
+// exactly, as it always has here; v1.3 matches it case-insensitively, because the
+// service's own tutorial sends "passiveactive" and the enum is an extensible
+// (modelAsString) string. The spec spelling is what is stored and reported.
+func operationMode(v string, v13 bool) (string, bool) {
+	for _, m := range []string{"Passive", "PassiveActive"} {
+		if v == m || (v13 && strings.EqualFold(v, m)) {
+			return m, true
+		}
+	}
+	return "", false
+}
+
+// validateV13 applies the v1.3-preview.1 create rules (LIVENESS-API-v1.3.md §3, §4,
+// §8 and §9.3).
+func (raw *rawCreate) validateV13(p *createParams, rules createRules) *apiError {
+	p.attemptsAllowed = defaultAttemptsAllowed
+	if raw.attemptsAllowed != nil {
+		if n := *raw.attemptsAllowed; n < minAttemptsAllowed || n > maxAttemptsAllowed {
+			return badArgument("Field '%s' must be between %d and %d (got %d).", fAttemptsAllowed, minAttemptsAllowed, maxAttemptsAllowed, n)
+		}
+		p.attemptsAllowed = int(*raw.attemptsAllowed)
+	}
+	if raw.userInClient != nil {
+		p.userInClient = *raw.userInClient
+	}
+	hasUser := raw.userCorrelationID != nil && *raw.userCorrelationID != ""
+	switch {
+	case p.userInClient && raw.userCorrelationID != nil:
+		return badArgument("Field '%s' must be absent or null when '%s' is true.", fUserCorrelationID, fUserInClient)
+	case !p.userInClient && !hasUser && rules.requireUser && rules.verify:
+		return badArgument("Part '%s' is required: the service requires a user correlation id on the liveness-with-verify create (emulator started with RequireUserCorrelationIDOnMultipart).", fUserCorrelationID)
+	case !p.userInClient && !hasUser && rules.requireUser:
+		return badArgument("Field '%s' is required when '%s' is false or absent.", fUserCorrelationID, fUserInClient)
+	}
+	if hasUser {
+		p.userCorrelationID = *raw.userCorrelationID
+	}
+	if raw.expectedIP != nil {
+		v := strings.TrimSpace(*raw.expectedIP)
+		if _, err := parseIPOrPrefix(v); err != nil {
+			return badArgument("Field '%s' must be an IP address or a CIDR block, IPv4 or IPv6 (got '%s').", fExpectedIP, *raw.expectedIP)
+		}
+		p.expectedIP = *raw.expectedIP
+	}
+	return nil
+}
+
+// parseIPOrPrefix reads an IP address or CIDR block; an address is its own
+// single-address prefix. IPv4-mapped IPv6 is unmapped so it matches IPv4 ranges.
+func parseIPOrPrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		pf, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if pf.Addr().Is4In6() && pf.Bits() >= 96 {
+			pf = netip.PrefixFrom(pf.Addr().Unmap(), pf.Bits()-96)
+		}
+		return pf.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -77,12 +77,50 @@ type wireLivenessError struct {
 	Targets wireTargets `json:"targets"`
 }
 
-// wireAttempt is LivenessSessionAttempt / LivenessWithVerifySessionAttempt.
+// wireAttempt is LivenessSessionAttempt / LivenessWithVerifySessionAttempt. The last
+// two fields are v1.3-preview.1 only.
 type wireAttempt struct {
-	AttemptID     int32              `json:"attemptId"`
-	AttemptStatus string             `json:"attemptStatus"`
-	Result        *wireResult        `json:"result,omitempty"`
-	Error         *wireLivenessError `json:"error,omitempty"`
+	AttemptID             int32                `json:"attemptId"`
+	AttemptStatus         string               `json:"attemptStatus"`
+	Result                *wireResult          `json:"result,omitempty"`
+	Error                 *wireLivenessError   `json:"error,omitempty"`
+	ClientInformation     []wireClientInfo     `json:"clientInformation,omitempty"`
+	AbuseMonitoringResult *wireAbuseMonitoring `json:"abuseMonitoringResult,omitempty"`
+}
+
+// wireClientInfo is ClientInformation (v1.3): the client address the service saw.
+type wireClientInfo struct {
+	IP string `json:"ip"`
+}
+
+// wireAbuseMonitoring is AbuseMonitoringResult (v1.3); both members are required, so
+// otherFlaggedSessions is an empty array, never null, when nothing was flagged.
+type wireAbuseMonitoring struct {
+	IsAbuseDetected      bool                 `json:"isAbuseDetected"`
+	OtherFlaggedSessions []wireFlaggedSession `json:"otherFlaggedSessions"`
+}
+
+// wireFlaggedSession is OtherFlaggedSessions (v1.3).
+type wireFlaggedSession struct {
+	AttemptID      int32  `json:"attemptId"`
+	SessionID      string `json:"sessionId"`
+	SessionImageID string `json:"sessionImageId,omitempty"`
+}
+
+// wireSettings is Settings (v1.3): GET and PATCH /settings always answer this shape.
+type wireSettings struct {
+	LivenessAbuseMonitoring wireAbuseSetting `json:"livenessAbuseMonitoring"`
+}
+
+type wireAbuseSetting struct {
+	Enabled bool `json:"enabled"`
+}
+
+// wireClientAssetsToken is ClientAssetsAccessTokenResponse (v1.3).
+type wireClientAssetsToken struct {
+	Expiry            string `json:"expiry"`
+	AccessToken       string `json:"accessToken"`
+	Base64AccessToken string `json:"base64AccessToken"`
 }
 
 // wireVerifyReference is LivenessWithVerifyReference.
@@ -111,7 +149,10 @@ type wireSession struct {
 	AuthToken    string `json:"authToken"`
 	Status       string `json:"status"`
 	ModelVersion string `json:"modelVersion,omitempty"`
-	Results      any    `json:"results"`
+	// v1.3-preview.1 only: nil / empty (and so absent) under v1.2.
+	IsAbuseMonitoringEnabled *bool  `json:"isAbuseMonitoringEnabled,omitempty"`
+	ExpectedClientIPAddress  string `json:"expectedClientIpAddress,omitempty"`
+	Results                  any    `json:"results"`
 }
 
 // wireLandmark is LandmarkCoordinate.

@@ -9,14 +9,18 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 )
 
-// Client is what the operator needs from Azure AI Face (v1.2 liveness surface). It is an
-// interface so controllers can be tested against fakes.
+// Client is what the operator needs from Azure AI Face (the v1.2 liveness surface, which
+// v1.3-preview.1 keeps). It is an interface so controllers can be tested against fakes. The
+// v1.3-only settings operations are in SettingsClient, so that existing fakes and wrappers of
+// Client keep compiling.
 type Client interface {
 	// CreateLivenessSession creates a liveness session; never retried (see ErrOutcomeUnknown).
 	CreateLivenessSession(ctx context.Context, req CreateLivenessSessionRequest) (*LivenessSession, error)
@@ -36,18 +40,29 @@ type Client interface {
 	DetectFromSessionImageID(ctx context.Context, sessionImageID string, opts DetectOptions) ([]FaceDetectionResult, error)
 }
 
-// HTTPClient implements Client over HTTP. It is safe for concurrent use.
+// HTTPClient implements Client and SettingsClient over HTTP. It is safe for concurrent use.
 type HTTPClient struct {
-	pl      runtime.Pipeline
-	base    string              // endpoint + /face/v1.2, no trailing slash
-	noRetry policy.RetryOptions // per-call override for POSTs
+	pl         runtime.Pipeline
+	apiVersion string              // APIVersionV12 or APIVersionV13Preview1
+	base       string              // endpoint + /face/<apiVersion>, no trailing slash
+	noRetry    policy.RetryOptions // per-call override for POSTs
+	now        func() time.Time    // clock of the client-assets token cache
+
+	assetsMu    sync.Mutex
+	assetsToken *ClientAssetsAccessToken // cached until shortly before its expiry
 }
 
-var _ Client = (*HTTPClient)(nil)
+var (
+	_ Client         = (*HTTPClient)(nil)
+	_ SettingsClient = (*HTTPClient)(nil)
+)
 
 // NewClient validates opts and builds the azcore pipeline.
 func NewClient(opts Options) (*HTTPClient, error) {
 	if err := opts.validateAuth(); err != nil {
+		return nil, err
+	}
+	if err := opts.validateAPIVersion(); err != nil {
 		return nil, err
 	}
 	endpoint, allowHTTP, err := opts.normalizedEndpoint()
@@ -55,11 +70,20 @@ func NewClient(opts Options) (*HTTPClient, error) {
 		return nil, err
 	}
 	return &HTTPClient{
-		pl:      newPipeline(opts, allowHTTP),
-		base:    endpoint + "/face/" + APIVersion,
-		noRetry: noRetry(opts.retryOptions()),
+		pl:         newPipeline(opts, allowHTTP),
+		apiVersion: opts.apiVersion(),
+		base:       endpoint + "/face/" + opts.apiVersion(),
+		noRetry:    noRetry(opts.retryOptions()),
+		now:        time.Now,
 	}, nil
 }
+
+// APIVersion is the Face API version this client speaks (APIVersionV12 or
+// APIVersionV13Preview1), so a caller holding a Client can tell which fields it may use.
+func (h *HTTPClient) APIVersion() string { return h.apiVersion }
+
+// isV13 reports whether the client speaks v1.3-preview.1.
+func (h *HTTPClient) isV13() bool { return h.apiVersion == APIVersionV13Preview1 }
 
 // Operation names, used in errors so a log line says which call failed.
 const (
@@ -71,6 +95,9 @@ const (
 	opDeleteLivenessWithVerifySession    = "DeleteLivenessWithVerifySession"
 	opGetSessionImage                    = "GetSessionImage"
 	opDetectFromSessionImageID           = "DetectFromSessionImageId"
+	opGetSettings                        = "GetSettings"
+	opPatchSettings                      = "PatchSettings"
+	opGetClientAssetsAccessToken         = "GetClientAssetsAccessToken"
 )
 
 // call describes one HTTP exchange.

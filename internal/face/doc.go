@@ -1,4 +1,8 @@
-// Package face is a small client for the liveness surface of Azure AI Face v1.2 (GA).
+// Package face is a small client for the liveness surface of Azure AI Face v1.2 (GA), and,
+// opted into per client with Options.APIVersion, of v1.3-preview.1 (several attempts per
+// session, user correlation, the expected client IP, abuse monitoring and the settings
+// operations; see the v1.3 section of docs/face-client-contract.md). A v1.2 client refuses
+// v1.3 fields with ErrUnsupportedByAPIVersion instead of dropping them.
 //
 // It covers exactly the eight operations the operator needs: create/get/delete of liveness
 // sessions and of liveness-with-verify sessions, download of a stored session image, and

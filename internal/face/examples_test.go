@@ -22,6 +22,8 @@ const (
 	// examplesDir is the repository's one copy of the published examples (see its README).
 	examplesDir   = "../../test/testdata/face-api-examples"
 	legacyDirName = "legacy-pre-ga"
+	// v13DirName holds the v1.3-preview.1 examples, replayed by examples_v13_test.go.
+	v13DirName = "v1.3-preview.1"
 )
 
 // example is the x-ms-examples file format.
@@ -70,7 +72,7 @@ func gaExampleFiles(t testing.TB, dir string) []string {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && d.Name() == legacyDirName {
+		if d.IsDir() && (d.Name() == legacyDirName || d.Name() == v13DirName) {
 			return filepath.SkipDir
 		}
 		if !d.IsDir() && strings.HasSuffix(p, ".json") {

@@ -10,11 +10,15 @@ import (
 const livenessSessions = "/detectLiveness-sessions"
 
 // CreateLivenessSession creates a liveness session (POST /detectLiveness-sessions). It is never
-// retried; see ErrOutcomeUnknown for failures after the request may have been received.
+// retried; see ErrOutcomeUnknown for failures after the request may have been received. A v1.3
+// field on a v1.2 client is refused with ErrUnsupportedByAPIVersion before anything is sent.
 func (h *HTTPClient) CreateLivenessSession(ctx context.Context, req CreateLivenessSessionRequest) (*LivenessSession, error) {
 	op := opCreateLivenessSession
 	if req.LivenessOperationMode == "" {
 		return nil, fmt.Errorf("face %s: %w: LivenessOperationMode is required", op, ErrInvalidRequest)
+	}
+	if err := h.checkCreate(op, req, false); err != nil {
+		return nil, err
 	}
 	body, err := json.Marshal(req)
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 // CallMetrics count the HTTP requests the Face client sends, per try (a GET retried after a 503
 // is two requests: both reached Face and both count against its quota). Every label is bounded:
 // account is the account key given in Options.AccountLabel (bounded by the number of accounts),
-// operation is one of the client's eight operation names, code is a status class. Nothing from a
-// request (path, session id, header) ever becomes a label.
+// operation is one of the client's operation names (eight, eleven with v1.3's settings), code
+// is a status class. Nothing from a request (path, session id, header) ever becomes a label.
 type CallMetrics struct {
 	// Requests counts requests by account, operation and code (see StatusClass).
 	Requests *prometheus.CounterVec

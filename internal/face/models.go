@@ -22,10 +22,31 @@ type CreateLivenessSessionRequest struct {
 	// AuthTokenTimeToLiveInSeconds is 60..86400; the service default is 600. A short TTL bounds
 	// the damage of a session the operator loses track of.
 	AuthTokenTimeToLiveInSeconds *int32 `json:"authTokenTimeToLiveInSeconds,omitempty"`
+
+	// The fields below exist only in v1.3-preview.1. A client speaking v1.2 refuses a request
+	// that sets any of them (ErrUnsupportedByAPIVersion) rather than dropping them silently.
+
+	// NumberOfClientAttemptsAllowed is how many liveness checks the end user may run with one
+	// authToken, 1..3; the service default is 1.
+	NumberOfClientAttemptsAllowed *int32 `json:"numberOfClientAttemptsAllowed,omitempty"`
+	// UserCorrelationID identifies the end user (a GUID per person, not per device) for the
+	// service's rate limiting and abuse monitoring; must be empty when
+	// UserCorrelationIDSetInClient is true. The service is reported to require one of the two.
+	UserCorrelationID string `json:"userCorrelationId,omitempty"`
+	// UserCorrelationIDSetInClient true means the client SDK supplies userCorrelationId.
+	// JSON create only: the multipart create has no such part.
+	UserCorrelationIDSetInClient *bool `json:"userCorrelationIdSetInClient,omitempty"`
+	// ExpectedClientIPAddress is the IP address or CIDR block the end user's device is
+	// expected to use. The service's reaction to a mismatch is undocumented, so check every
+	// attempt's ClientInformation as well (CheckClientIPs, Verdict). JSON create only.
+	ExpectedClientIPAddress string `json:"expectedClientIpAddress,omitempty"`
 }
 
 // CreateLivenessWithVerifySessionRequest is the multipart body of
 // POST /detectLivenessWithVerify-sessions. Every set field becomes its own lowercase form part.
+// Of the v1.3 fields, the multipart create takes numberOfClientAttemptsAllowed (in the spec) and
+// userCorrelationId (not in the spec, sent because the service is reported to require it);
+// UserCorrelationIDSetInClient true and ExpectedClientIPAddress have no part and are refused.
 type CreateLivenessWithVerifySessionRequest struct {
 	CreateLivenessSessionRequest // same fields, sent as multipart parts
 
@@ -76,12 +97,38 @@ type LivenessError struct {
 	Targets LivenessDecisionTargets `json:"targets"` // the face the failure is about
 }
 
+// ClientInformation is what the service saw of the end user's device during an attempt
+// (v1.3-preview.1).
+type ClientInformation struct {
+	// IP is the client address, as the service reports it (no format is specified).
+	IP string `json:"ip"`
+}
+
+// OtherFlaggedSession names another session attempt that this attempt's data caused to be
+// flagged for abuse. It may name a deleted session or the same session: treat it as opaque.
+type OtherFlaggedSession struct {
+	AttemptID      int32  `json:"attemptId"`                // the attempt within that session
+	SessionID      string `json:"sessionId"`                // the flagged session; on a shared account it may be another tenant's
+	SessionImageID string `json:"sessionImageId,omitempty"` // that attempt's session image, when it kept one
+}
+
+// AbuseMonitoringResult is the abuse verdict of one attempt (v1.3-preview.1). A realface
+// decision and a positive abuse flag can come together: check both.
+type AbuseMonitoringResult struct {
+	IsAbuseDetected      bool                  `json:"isAbuseDetected"`      // the face recurred under other user correlation ids
+	OtherFlaggedSessions []OtherFlaggedSession `json:"otherFlaggedSessions"` // the sessions flagged along with this one
+}
+
 // LivenessSessionAttempt is one try of the end user within a liveness session.
 type LivenessSessionAttempt struct {
 	AttemptID     int32           `json:"attemptId"`        // starts at 1; the highest is the latest
 	AttemptStatus OperationState  `json:"attemptStatus"`    // state of this attempt
 	Result        *LivenessResult `json:"result,omitempty"` // set when the attempt produced a verdict
 	Error         *LivenessError  `json:"error,omitempty"`  // set when the attempt failed
+	// ClientInformation lists the client addresses the service saw (v1.3; may hold several).
+	ClientInformation []ClientInformation `json:"clientInformation,omitempty"`
+	// AbuseMonitoringResult is the attempt's abuse verdict (v1.3; absent when not monitored).
+	AbuseMonitoringResult *AbuseMonitoringResult `json:"abuseMonitoringResult,omitempty"`
 }
 
 // LivenessSessionResults lists the attempts made so far.
@@ -100,6 +147,11 @@ type LivenessSession struct {
 	Status OperationState `json:"status"`
 	// ModelVersion is the liveness model in use.
 	ModelVersion string `json:"modelVersion,omitempty"`
+	// IsAbuseMonitoringEnabled says whether abuse monitoring was on for this session (v1.3;
+	// nil from v1.2). It is a snapshot taken at creation.
+	IsAbuseMonitoringEnabled *bool `json:"isAbuseMonitoringEnabled,omitempty"`
+	// ExpectedClientIPAddress is the IP/CIDR given at creation, sent back unchanged (v1.3).
+	ExpectedClientIPAddress string `json:"expectedClientIpAddress,omitempty"`
 	// Results holds the attempts.
 	Results LivenessSessionResults `json:"results"`
 }
@@ -150,6 +202,10 @@ type LivenessWithVerifySessionAttempt struct {
 	AttemptStatus OperationState            `json:"attemptStatus"`    // state of this attempt
 	Result        *LivenessWithVerifyResult `json:"result,omitempty"` // set when the attempt produced a verdict
 	Error         *LivenessError            `json:"error,omitempty"`  // set when the attempt failed
+	// ClientInformation lists the client addresses the service saw (v1.3; may hold several).
+	ClientInformation []ClientInformation `json:"clientInformation,omitempty"`
+	// AbuseMonitoringResult is the attempt's abuse verdict (v1.3; absent when not monitored).
+	AbuseMonitoringResult *AbuseMonitoringResult `json:"abuseMonitoringResult,omitempty"`
 }
 
 // LivenessWithVerifyReference describes the face found in the uploaded verify image.
@@ -175,6 +231,11 @@ type LivenessWithVerifySession struct {
 	Status OperationState `json:"status"`
 	// ModelVersion is the liveness model in use.
 	ModelVersion string `json:"modelVersion,omitempty"`
+	// IsAbuseMonitoringEnabled says whether abuse monitoring was on for this session (v1.3;
+	// nil from v1.2). It is a snapshot taken at creation.
+	IsAbuseMonitoringEnabled *bool `json:"isAbuseMonitoringEnabled,omitempty"`
+	// ExpectedClientIPAddress is the IP/CIDR given at creation, sent back unchanged (v1.3).
+	ExpectedClientIPAddress string `json:"expectedClientIpAddress,omitempty"`
 	// Results holds the verify references and the attempts.
 	Results LivenessWithVerifySessionResults `json:"results"`
 }

@@ -61,6 +61,13 @@ func encodeLivenessWithVerifyForm(req CreateLivenessWithVerifySessionRequest) (b
 	if req.AuthTokenTimeToLiveInSeconds != nil {
 		field("authTokenTimeToLiveInSeconds", strconv.FormatInt(int64(*req.AuthTokenTimeToLiveInSeconds), 10))
 	}
+	// v1.3-preview.1 (checkCreate has refused them on a v1.2 client). numberOfClientAttemptsAllowed
+	// is the spec's last part; userCorrelationId is not in the spec but the service is reported
+	// to require it (LIVENESS-API-v1.3.md §8), so it is sent when given.
+	if req.NumberOfClientAttemptsAllowed != nil {
+		field("numberOfClientAttemptsAllowed", strconv.FormatInt(int64(*req.NumberOfClientAttemptsAllowed), 10))
+	}
+	strField("userCorrelationId", req.UserCorrelationID)
 	if err == nil {
 		err = w.Close()
 	}

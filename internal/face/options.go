@@ -13,9 +13,18 @@ import (
 )
 
 const (
-	// APIVersion is the Face API version this client speaks. v1.2 carries the version in the
-	// path (there is no api-version query parameter), so it is pinned here rather than configurable.
-	APIVersion = "v1.2"
+	// APIVersion is the Face API version a client speaks when Options.APIVersion is empty: the GA
+	// version, so that every existing caller keeps talking v1.2 without a change.
+	APIVersion = APIVersionV12
+
+	// APIVersionV12 is Face v1.2 (GA). The version is a path segment (/face/v1.2), there is no
+	// api-version query parameter.
+	APIVersionV12 = "v1.2"
+
+	// APIVersionV13Preview1 is Face v1.3-preview.1 (path /face/v1.3-preview.1): several attempts
+	// per session, user correlation, the expected client IP, abuse monitoring and the settings
+	// operations. It is a preview: opt in per account, never by default.
+	APIVersionV13Preview1 = "v1.3-preview.1"
 
 	// APIKeyHeader is the header the Face service reads the resource key from.
 	APIKeyHeader = "Ocp-Apim-Subscription-Key"
@@ -35,8 +44,14 @@ const (
 type Options struct {
 	// Endpoint is the resource endpoint, e.g. https://<resource>.cognitiveservices.azure.com,
 	// without /face/v1.2 (the client appends it so the API version lives in one place).
-	// A trailing slash, and a trailing /face/v1.2 added by mistake, are tolerated.
+	// A trailing slash, and a trailing /face/<known version> added by mistake, are tolerated.
 	Endpoint string
+
+	// APIVersion is the Face API version the client speaks: APIVersionV12 (the default when
+	// empty) or APIVersionV13Preview1. It is per client because it is per account: a v1.2
+	// client refuses requests that use v1.3 fields (ErrUnsupportedByAPIVersion) instead of
+	// sending them without those fields.
+	APIVersion string
 
 	// APIKey is sent as the Ocp-Apim-Subscription-Key header. Exclusive with Credential.
 	APIKey string
@@ -100,15 +115,37 @@ func (o Options) String() string {
 	if o.APIKey != "" {
 		key = "REDACTED"
 	}
-	return fmt.Sprintf("face.Options{Endpoint:%q APIKey:%q Credential:%t Timeout:%s MaxRetries:%d}",
-		o.Endpoint, key, o.Credential != nil, o.Timeout, o.MaxRetries)
+	return fmt.Sprintf("face.Options{Endpoint:%q APIVersion:%q APIKey:%q Credential:%t Timeout:%s MaxRetries:%d}",
+		o.Endpoint, o.apiVersion(), key, o.Credential != nil, o.Timeout, o.MaxRetries)
 }
 
 // GoString redacts the API key for %#v as well.
 func (o Options) GoString() string { return o.String() }
 
-// normalizedEndpoint validates Endpoint and returns it without trailing slashes or /face/v1.2,
-// plus whether credentials may be sent over it.
+// apiVersion is the version the client speaks, the default applied.
+func (o Options) apiVersion() string {
+	if o.APIVersion == "" {
+		return APIVersion
+	}
+	return o.APIVersion
+}
+
+// validateAPIVersion refuses a version the client has no wire model for: sending v1.2 shapes
+// to an unknown version would fail in ways that are hard to diagnose.
+func (o Options) validateAPIVersion() error {
+	switch o.apiVersion() {
+	case APIVersionV12, APIVersionV13Preview1:
+		return nil
+	}
+	return fmt.Errorf("face: unsupported Options.APIVersion %q; supported: %s, %s", o.APIVersion, APIVersionV12, APIVersionV13Preview1)
+}
+
+// knownAPIVersions are the path segments normalizedEndpoint strips from an endpoint that
+// already carries one.
+var knownAPIVersions = []string{APIVersionV12, APIVersionV13Preview1}
+
+// normalizedEndpoint validates Endpoint and returns it without trailing slashes or
+// /face/<version>, plus whether credentials may be sent over it.
 func (o Options) normalizedEndpoint() (base string, allowHTTP bool, err error) {
 	if strings.TrimSpace(o.Endpoint) == "" {
 		return "", false, errors.New("face: Options.Endpoint is required")
@@ -127,8 +164,11 @@ func (o Options) normalizedEndpoint() (base string, allowHTTP bool, err error) {
 		return "", false, errors.New("face: Options.Endpoint must not carry a query, fragment or user info")
 	}
 	p := strings.TrimRight(u.Path, "/")
-	if strings.HasSuffix(strings.ToLower(p), "/face/"+APIVersion) {
-		p = p[:len(p)-len("/face/"+APIVersion)]
+	for _, v := range knownAPIVersions {
+		if strings.HasSuffix(strings.ToLower(p), "/face/"+v) {
+			p = p[:len(p)-len("/face/"+v)]
+			break
+		}
 	}
 	u.Path, u.RawPath = p, ""
 	allowHTTP = u.Scheme == "http"

@@ -19,6 +19,9 @@ func (h *HTTPClient) CreateLivenessWithVerifySession(ctx context.Context, req Cr
 	if len(req.VerifyImage) == 0 {
 		return nil, fmt.Errorf("face %s: %w: VerifyImage is required", op, ErrInvalidRequest)
 	}
+	if err := h.checkCreate(op, req.CreateLivenessSessionRequest, true); err != nil {
+		return nil, err
+	}
 	body, contentType, err := encodeLivenessWithVerifyForm(req)
 	if err != nil {
 		return nil, fmt.Errorf("face %s: %w", op, err)
