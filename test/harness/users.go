@@ -21,7 +21,15 @@ var addUserMu sync.Mutex
 func AddUser(env *envtest.Environment, cfg *rest.Config, user envtest.User) (*envtest.AuthenticatedUser, error) {
 	addUserMu.Lock()
 	defer addUserMu.Unlock()
-	return env.AddUser(user, cfg)
+	u, err := env.AddUser(user, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// AuthenticatedUser.Config completes the user's rest config on its first call (a write to
+	// the shared user); completing it here, once, makes every later Config and KubeConfig a
+	// read, so parallel tests may share the user (AdminUser).
+	u.Config()
+	return u, nil
 }
 
 // AddUser adds a user to the control plane (see the package-level AddUser: safe from
