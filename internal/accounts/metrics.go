@@ -28,6 +28,13 @@ var (
 		"Time left in the account's current throttling pause; 0 when it is not paused.", []string{"account"}, nil)
 	quotaGrantedDuringPauseDesc = prometheus.NewDesc("liveness_operator_quota_granted_during_pause_total",
 		"Face requests the limiter let go while its own throttling pause (Face's Retry-After) was in force. Must stay 0.", []string{"account"}, nil)
+	quotaWaitDurationDesc = prometheus.NewDesc("liveness_operator_quota_wait_duration_seconds",
+		"How long granted Face requests waited for a quota token (0 for those granted at once).", []string{"account", "priority"}, nil)
+	quotaLanesDesc = prometheus.NewDesc("liveness_operator_quota_lanes",
+		"Flows (namespaces) with Face requests queued for the account's quota right now; the fair queue serves them in turn.", []string{"account", "priority"}, nil)
+	quotaGrantsByContentionDesc = prometheus.NewDesc("liveness_operator_quota_grants_by_contention_total",
+		"Quota tokens granted, by whether other flows were queued at the time (shared: the fair queue chose between flows) or not (alone).",
+		[]string{"account", "priority", "contention"}, nil)
 	quotaRateDesc = prometheus.NewDesc("liveness_operator_quota_requests_per_second",
 		"The account's configured request quota (sustained rate).", []string{"account"}, nil)
 	quotaBurstDesc = prometheus.NewDesc("liveness_operator_quota_burst",
@@ -39,7 +46,8 @@ var (
 func (r *Registry) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{quotaGrantedDesc, quotaWaitedDesc, quotaWaitSecondsDesc,
 		quotaAbortedDesc, quotaWaitingDesc, quotaPausesDesc, quotaPausedSecondsDesc,
-		quotaPauseRemainingDesc, quotaGrantedDuringPauseDesc, quotaRateDesc, quotaBurstDesc} {
+		quotaPauseRemainingDesc, quotaGrantedDuringPauseDesc, quotaRateDesc, quotaBurstDesc,
+		quotaWaitDurationDesc, quotaLanesDesc, quotaGrantsByContentionDesc} {
 		ch <- d
 	}
 }
@@ -61,6 +69,12 @@ func (r *Registry) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(quotaWaitSecondsDesc, prometheus.CounterValue, ps.WaitTime.Seconds(), account, prio)
 			ch <- prometheus.MustNewConstMetric(quotaAbortedDesc, prometheus.CounterValue, float64(ps.Aborted), account, prio)
 			ch <- prometheus.MustNewConstMetric(quotaWaitingDesc, prometheus.GaugeValue, float64(ps.Waiting), account, prio)
+			ch <- prometheus.MustNewConstMetric(quotaLanesDesc, prometheus.GaugeValue, float64(ps.Lanes), account, prio)
+			ch <- prometheus.MustNewConstMetric(quotaGrantsByContentionDesc, prometheus.CounterValue, float64(ps.GrantedAlone), account, prio, "alone")
+			ch <- prometheus.MustNewConstMetric(quotaGrantsByContentionDesc, prometheus.CounterValue, float64(ps.GrantedShared), account, prio, "shared")
+		}
+		for prio, h := range map[string]quota.WaitHistogram{"high": s.WaitHistogram[quota.High], "low": s.WaitHistogram[quota.Low]} {
+			ch <- waitHistogram(h, account, prio)
 		}
 		ch <- prometheus.MustNewConstMetric(quotaPausesDesc, prometheus.CounterValue, float64(s.Pauses), account)
 		ch <- prometheus.MustNewConstMetric(quotaPausedSecondsDesc, prometheus.CounterValue, s.PausedTime.Seconds(), account)
@@ -73,4 +87,16 @@ func (r *Registry) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(quotaRateDesc, prometheus.GaugeValue, s.Limits.RequestsPerSecond, account)
 		ch <- prometheus.MustNewConstMetric(quotaBurstDesc, prometheus.GaugeValue, float64(s.Limits.Burst), account)
 	}
+}
+
+// waitHistogram is a limiter's wait histogram as a Prometheus one: quota.WaitHistogram counts
+// each bucket alone, Prometheus wants them cumulative.
+func waitHistogram(h quota.WaitHistogram, account, priority string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(quota.WaitHistogramBounds))
+	var cumulative uint64
+	for i, bound := range quota.WaitHistogramBounds {
+		cumulative += h.Counts[i]
+		buckets[bound.Seconds()] = cumulative
+	}
+	return prometheus.MustNewConstHistogram(quotaWaitDurationDesc, h.Count, h.Sum.Seconds(), buckets, account, priority)
 }
