@@ -100,16 +100,20 @@ VERSION  ?= v0.1.0
 REGISTRY ?= ghcr.io/liveness-operator
 
 .PHONY: release
-release: ## Build dist/ without Docker: OCI layouts of the manager and the Face emulator (linux/amd64+arm64), SHA256SUMS.
+release: ## Build dist/ without Docker: OCI layouts of the manager and the Face emulator (linux/amd64+arm64), install.yaml, the packaged chart, SBOMs, SHA256SUMS.
 	go run ./hack/release --version $(VERSION) --registry $(REGISTRY) --out dist
 
+.PHONY: release-push
+release-push: ## Push dist/'s image indexes to $(REGISTRY), the registry `make release` built them for (credentials: docker login or crane auth login).
+	go run ./hack/release push --dist dist --registry $(REGISTRY)
+
 .PHONY: release-test
-release-test: ## The release twice from scratch; fails unless SHA256SUMS (so every digest) match.
+release-test: control-plane ## The release twice from scratch (fails unless SHA256SUMS, so every digest, match), then test/release.
 	rm -rf $(CURDIR)/tmp/release-a $(CURDIR)/tmp/release-b
 	go run ./hack/release --version $(VERSION) --registry $(REGISTRY) --out $(CURDIR)/tmp/release-a
 	go run ./hack/release --version $(VERSION) --registry $(REGISTRY) --out $(CURDIR)/tmp/release-b
 	cmp $(CURDIR)/tmp/release-a/SHA256SUMS $(CURDIR)/tmp/release-b/SHA256SUMS
-	go test -count=1 ./test/release/
+	KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) go test -count=1 ./test/release/
 
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine; none runs on the dev machines).

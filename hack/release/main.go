@@ -1,6 +1,10 @@
 // Command release builds a release of the operator into dist/ without Docker (internal/release):
 //
 //	go run ./hack/release --version v0.1.0 [--out dist] [--registry ghcr.io/liveness-operator]
+//	go run ./hack/release push [--dist dist] [--registry ghcr.io/liveness-operator]
+//
+// push uploads a built release's image indexes to the registry it was built for, with the
+// credentials `docker login` (or crane auth login) stored, and checks the digests.
 //
 // The commit and the time stamped everywhere come from git (HEAD, its committer time);
 // SOURCE_DATE_EPOCH overrides the time, as reproducible-builds.org defines it.
@@ -30,6 +34,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "push" {
+		return push(ctx, args[1:])
+	}
 	fs := flag.NewFlagSet("release", flag.ContinueOnError)
 	o := release.Options{Log: os.Stderr}
 	fs.StringVar(&o.Version, "version", "", "release version, vMAJOR.MINOR.PATCH (required)")
@@ -66,5 +73,26 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("%s:%s@%s\n", img.Repository, img.Tag, img.Digest)
 	}
 	fmt.Fprintf(os.Stderr, "[release] %s written in %s\n", o.Out, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// push is the push subcommand.
+func push(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("release push", flag.ContinueOnError)
+	o := release.PushOptions{Log: func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "[release] "+format+"\n", args...)
+	}}
+	fs.StringVar(&o.Dist, "dist", "dist", "the release folder `make release` wrote")
+	fs.StringVar(&o.Registry, "registry", "", "registry and path to push to; must be the one the release was built for (empty: that one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := release.Push(ctx, o)
+	if err != nil {
+		return err
+	}
+	for _, img := range m.Images {
+		fmt.Printf("%s:%s@%s\n", img.Repository, img.Tag, img.Digest)
+	}
 	return nil
 }

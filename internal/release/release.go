@@ -54,9 +54,12 @@ type Image struct {
 	Binary string
 }
 
+// ManagerImage is the manager image's name, the one install.yaml and the chart run.
+const ManagerImage = "liveness-operator"
+
 // Images are the release's images.
 var Images = []Image{
-	{Name: "liveness-operator", Package: "./cmd/manager", Binary: "manager"},
+	{Name: ManagerImage, Package: "./cmd/manager", Binary: "manager"},
 	{Name: "face-emulator", Package: "./cmd/face-emulator", Binary: "face-emulator"},
 }
 
@@ -186,6 +189,10 @@ type Manifest struct {
 	Created  string        `json:"created"`
 	Registry string        `json:"registry"`
 	Images   []ImageRecord `json:"images"`
+	// Install is install.yaml's path relative to dist/.
+	Install string `json:"install"`
+	// Chart is the packaged chart's path relative to dist/.
+	Chart string `json:"chart"`
 }
 
 // ImageRecord is one image of release.json.
@@ -199,6 +206,18 @@ type ImageRecord struct {
 	Platforms map[string]string `json:"platforms"`
 	// Layout is the OCI layout's path relative to dist/.
 	Layout string `json:"layout"`
+	// SBOM is the image's CycloneDX SBOM, relative to dist/.
+	SBOM string `json:"sbom"`
+}
+
+// Image is the record of the release's image with that name.
+func (m *Manifest) Image(name string) (ImageRecord, error) {
+	for _, r := range m.Images {
+		if r.Name == name {
+			return r, nil
+		}
+	}
+	return ImageRecord{}, fmt.Errorf("release %s has no image %q", m.Version, name)
 }
 
 // Ref is the image's repository@digest, as install.yaml names it.
@@ -254,8 +273,25 @@ func Assemble(o Options, bins Binaries) (*Manifest, error) {
 			return nil, fmt.Errorf("image %s: %w", img.Name, err)
 		}
 		o.logf("image %s@%s", rec.Repository, rec.Digest)
+		if err := writeSBOM(o, img, rec, bins[img.Name]); err != nil {
+			return nil, fmt.Errorf("SBOM of %s: %w", img.Name, err)
+		}
+		rec.SBOM = filepath.ToSlash(SBOMFile(img))
 		m.Images = append(m.Images, rec)
 	}
+	manager, err := m.Image(ManagerImage)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeInstall(o, manager); err != nil {
+		return nil, fmt.Errorf("%s: %w", InstallFile, err)
+	}
+	m.Install = InstallFile
+	o.logf("%s with %s", InstallFile, manager.Ref())
+	if m.Chart, err = writeChart(o, manager); err != nil {
+		return nil, fmt.Errorf("chart: %w", err)
+	}
+	o.logf("chart %s", m.Chart)
 	if err := writeJSON(filepath.Join(o.Out, "release.json"), m); err != nil {
 		return nil, err
 	}
