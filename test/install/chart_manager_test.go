@@ -1,7 +1,6 @@
 package install
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,11 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 
 	"github.com/liveness-operator/liveness-operator/test/harness"
 )
@@ -96,7 +90,7 @@ func startChartManager(t *testing.T, c *cluster, env []string, extraArgs ...stri
 		}
 	}
 	require.Contains(t, args, "--leader-elect")
-	args = append(args, "--kubeconfig", serviceAccountKubeconfig(t, c, d.Spec.Template.Spec.ServiceAccountName),
+	args = append(args, "--kubeconfig", c.cp.ServiceAccountKubeconfig(t, operatorNamespace, d.Spec.Template.Spec.ServiceAccountName),
 		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0",
 		"--leader-election-namespace="+operatorNamespace)
 	out := startBinary(t, append(env, "POD_NAMESPACE="+operatorNamespace), "manager", append(args, extraArgs...)...)
@@ -107,23 +101,6 @@ func startChartManager(t *testing.T, c *cluster, env []string, extraArgs ...stri
 		return ""
 	})
 	return out
-}
-
-// serviceAccountKubeconfig is a kubeconfig with a token of the ServiceAccount, so the manager
-// has exactly the permissions the chart's bindings give that ServiceAccount.
-func serviceAccountKubeconfig(t *testing.T, c *cluster, name string) string {
-	t.Helper()
-	tr, err := c.clientset.CoreV1().ServiceAccounts(operatorNamespace).CreateToken(context.Background(), name,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: c.cp.Config.Host, CertificateAuthorityData: c.cp.Config.CAData}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	kc.Contexts["manager"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: name}
-	kc.CurrentContext = "manager"
-	path := filepath.Join(t.TempDir(), "manager.kubeconfig")
-	require.NoError(t, clientcmd.WriteToFile(*kc, path))
-	return path
 }
 
 // completeSession waits for the session's token Secret, deletes the session (the cloud

@@ -4,9 +4,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
+
+	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
 // operatorNamespace is the release namespace of every chart render here, the operator's
@@ -28,19 +28,7 @@ func renderChartErr(values map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	install.DryRun, install.ClientOnly, install.Replace, install.IncludeCRDs = true, true, true, true
-	install.ReleaseName, install.Namespace = "liveness-operator", operatorNamespace
-	// Helm's client-only default is Kubernetes v1.20; render for the tests' control plane.
-	install.KubeVersion, err = chartutil.ParseKubeVersion("v1.37.2")
-	if err != nil {
-		return "", err
-	}
-	rel, err := install.Run(chrt, values)
-	if err != nil {
-		return "", err
-	}
-	return rel.Manifest, nil
+	return harness.RenderChart(chrt, operatorNamespace, values)
 }
 
 // fullValues turn on every toggle of the chart, with watchNamespaces set.

@@ -15,6 +15,8 @@ import (
 	"helm.sh/helm/v3/pkg/lint"
 	"helm.sh/helm/v3/pkg/lint/support"
 	"sigs.k8s.io/yaml"
+
+	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
 // testDigest is a well-formed image digest.
@@ -162,7 +164,7 @@ func TestChartSchemaAsSubchart(t *testing.T) {
 	umbrella := &chart.Chart{Metadata: &chart.Metadata{APIVersion: "v2", Name: "umbrella", Version: "0.1.0",
 		Dependencies: []*chart.Dependency{{Name: sub.Name(), Version: sub.Metadata.Version}}}, Values: map[string]any{}}
 	umbrella.AddDependency(sub)
-	kv, err := chartutil.ParseKubeVersion("v1.37.2")
+	kv, err := chartutil.ParseKubeVersion(harness.ChartKubeVersion)
 	require.NoError(t, err)
 	render := func(values map[string]any) error {
 		install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
@@ -180,7 +182,7 @@ func TestChartSchemaAsSubchart(t *testing.T) {
 // helm lint passes with no warning for the default values and fullValues, and fails (an
 // error, as `helm lint` reports it) for values the schema refuses.
 func TestChartSchemaLint(t *testing.T) {
-	kv, err := chartutil.ParseKubeVersion("v1.37.2")
+	kv, err := chartutil.ParseKubeVersion(harness.ChartKubeVersion)
 	require.NoError(t, err)
 	dir := repoPath("charts", "liveness-operator")
 	for name, values := range map[string]map[string]any{"default": nil, "full": fullValues()} {

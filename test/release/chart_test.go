@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/liveness-operator/liveness-operator/internal/release"
+	"github.com/liveness-operator/liveness-operator/test/harness"
 )
 
 // The packaged chart carries the release's version, its image defaults to the manager's
@@ -33,7 +34,7 @@ func TestPackagedChartLintsStrict(t *testing.T) {
 
 	lint := action.NewLint()
 	lint.Strict, lint.Namespace = true, operatorNamespace
-	lint.KubeVersion, err = chartutil.ParseKubeVersion("v1.37.2")
+	lint.KubeVersion, err = chartutil.ParseKubeVersion(harness.ChartKubeVersion)
 	require.NoError(t, err)
 	result := lint.Run([]string{filepath.Join(opts.Out, manifest.Chart)}, nil)
 	for _, m := range result.Messages {
@@ -104,17 +105,7 @@ func renderPackagedChartErr(namespace string, values map[string]any) (string, er
 	if err != nil {
 		return "", err
 	}
-	install := action.NewInstall(&action.Configuration{Log: func(string, ...any) {}})
-	install.DryRun, install.ClientOnly, install.Replace, install.IncludeCRDs = true, true, true, true
-	install.ReleaseName, install.Namespace = "liveness-operator", namespace
-	if install.KubeVersion, err = chartutil.ParseKubeVersion("v1.37.2"); err != nil {
-		return "", err
-	}
-	rel, err := install.Run(chrt, values)
-	if err != nil {
-		return "", err
-	}
-	return rel.Manifest, nil
+	return harness.RenderChart(chrt, namespace, values)
 }
 
 // rulesOf is the rules of the (Cluster)Role with that name.

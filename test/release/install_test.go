@@ -1,7 +1,6 @@
 package release
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,14 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/liveness-operator/liveness-operator/internal/release"
@@ -92,9 +85,7 @@ func TestInstallYAMLRunsASessionUnderItsRBAC(t *testing.T) {
 		}
 	}
 	require.Contains(t, args, "--leader-elect")
-	clientset, err := kubernetes.NewForConfig(cp.Config)
-	require.NoError(t, err)
-	args = append(args, "--kubeconfig", serviceAccountKubeconfig(t, clientset, cp.Config.Host, cp.Config.CAData, d.Spec.Template.Spec.ServiceAccountName),
+	args = append(args, "--kubeconfig", cp.ServiceAccountKubeconfig(t, operatorNamespace, d.Spec.Template.Spec.ServiceAccountName),
 		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0",
 		"--leader-election-namespace="+operatorNamespace)
 	// What the Deployment's environment gives the pod: its namespace, and the default account
@@ -203,23 +194,6 @@ func imageOf(t *testing.T, name string) release.Image {
 	}
 	t.Fatalf("no image %q", name)
 	return release.Image{}
-}
-
-// serviceAccountKubeconfig is a kubeconfig with a token of the operator's ServiceAccount, so
-// the manager has exactly the permissions install.yaml's bindings give it.
-func serviceAccountKubeconfig(t *testing.T, cs *kubernetes.Clientset, host string, caData []byte, name string) string {
-	t.Helper()
-	tr, err := cs.CoreV1().ServiceAccounts(operatorNamespace).CreateToken(context.Background(), name,
-		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: caData}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
-	kc.Contexts["manager"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: name}
-	kc.CurrentContext = "manager"
-	path := filepath.Join(t.TempDir(), "manager.kubeconfig")
-	require.NoError(t, clientcmd.WriteToFile(*kc, path))
-	return path
 }
 
 // readFile is a file's contents.
