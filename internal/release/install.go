@@ -61,9 +61,6 @@ func RenderInstall(root string, manager ImageRecord) (string, error) {
 kind: Kustomization
 resources:
 - ../config/default
-# Namespace and CRDs first, workloads last, so one kubectl apply of the file succeeds.
-sortOptions:
-  order: legacy
 images:
 - name: %s
   newName: %s
@@ -72,7 +69,11 @@ images:
 	if err := mem.WriteFile("/repo/release/kustomization.yaml", []byte(overlay)); err != nil {
 		return "", err
 	}
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(mem, "/repo/release")
+	// Namespace and CRDs first, workloads last (kustomize's legacy order; its default keeps the
+	// resources' order), so one kubectl apply of the file succeeds.
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionLegacy
+	res, err := krusty.MakeKustomizer(opts).Run(mem, "/repo/release")
 	if err != nil {
 		return "", fmt.Errorf("kustomize build config/default: %w", err)
 	}
