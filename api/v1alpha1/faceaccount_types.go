@@ -281,6 +281,9 @@ const (
 	ReasonNamespaceNotAllowed = "NamespaceNotAllowed"
 	// ReasonAccountThrottled: the account is paused by Face's Retry-After; calls wait.
 	ReasonAccountThrottled = "AccountThrottled"
+	// ReasonWaitingForQuota: the session's Face call has waited more than a few seconds in the
+	// account's fair queue for a request token; it goes when its namespace's turn comes.
+	ReasonWaitingForQuota = "WaitingForQuota"
 	// ReasonFinalizerReleased: a session's cloud session had certainly expired and its account
 	// could not delete it; the finalizer was released without a delete.
 	ReasonFinalizerReleased = "FinalizerReleased"

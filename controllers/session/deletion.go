@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -56,6 +57,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, ls *facev1.LivenessSes
 		return onWriteError(err, "remove finalizer")
 	}
 	r.finalized.add(ls.UID, r.Clock.Now())
+	r.forgetTicket(ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ls)})
 	// The token Secret goes too, at once: its token is dead, and garbage collection may lag or
 	// not run at all. After the finalizer, not before: the Secret's deletion event must find
 	// the resource gone, or it would start a second deletion pass (measured: 0.7 extra writes

@@ -42,6 +42,7 @@ const (
 //   - 401/403: Stalled, reason CredentialsRejected, retried every accounts.CredentialsRetry;
 //   - other 4xx: Stalled, reason FaceRejected with Face's code and message, never retried
 //     (the spec is immutable, so the same request would fail again);
+//   - waiting in the account's fair queue (quota.ErrQueued): see onQueued;
 //   - 429: Reconciling, reason Throttled, retried after Face's Retry-After;
 //   - 5xx, timeouts, lost connections: Reconciling, reason FaceUnavailable, retried with a
 //     backoff that grows with the outage.
@@ -57,6 +58,9 @@ func onFaceError(ls *facev1.LivenessSession, operation string, err error, now ti
 		setStalled(ls, facev1.ReasonFaceRejected, fmt.Sprintf(
 			"Face rejected the %s request: %s; fix the spec and recreate the LivenessSession", operation, accounts.DescribeFaceError(err)))
 		return ctrl.Result{}
+	case errors.Is(err, quota.ErrQueued):
+		// Never sent: waiting in the account's fair queue, woken when its turn comes.
+		return onQueued(ls, operation, err, now)
 	case errors.Is(err, quota.ErrAccountBusy):
 		// Never sent: the account already has its maximum of calls in flight (a slow or
 		// hanging endpoint); other sessions' workers stay free.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -73,6 +74,7 @@ type Reconciler struct {
 	initOnce  sync.Once
 	polls     *pollTracker
 	finalized finalizedSet
+	waker     quotaWaker
 }
 
 // defaults fills what the caller left unset; SetupWithManager and Reconcile both call it, so
@@ -108,12 +110,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	r.defaults()
 	ls := &facev1.LivenessSession{}
 	if err := r.Client.Get(ctx, req.NamespacedName, ls); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forgetTicket(req) // gone: its place in a fair queue goes too
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sessionId", ls.Status.SessionID))
 	// The session's namespace is its tenant: its Face calls queue in that tenant's lane of the
 	// account's fair queue, so one namespace's backlog does not delay another's calls.
 	ctx = quota.WithFlow(ctx, ls.Namespace)
+	if wake := r.waker.wakeFor(req); wake != nil {
+		// No Face call waits for its token on this worker: it takes a ticket and returns,
+		// and the grant wakes the session (quota_queue.go). A worker is therefore never held
+		// by one account's quota while another account's session waits for it.
+		ctx = quota.WithTicket(ctx, ticketID(req), wake)
+	}
 
 	sw := newStatusWriter(r.Client, ls)
 	defer func() {
@@ -184,6 +195,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			CreateFunc: func(event.TypedCreateEvent[*metav1.PartialObjectMetadata]) bool { return false },
 			UpdateFunc: func(event.TypedUpdateEvent[*metav1.PartialObjectMetadata]) bool { return false },
 		}))
+	// The quota waker: sessions whose ticket in an account's fair queue is granted.
+	b.WatchesRawSource(r.waker.Source())
 	if err := r.watchReferenceSources(mgr, b); err != nil {
 		return err
 	}

@@ -75,7 +75,11 @@ func (r *Reconciler) syncResult(ctx context.Context, ls *facev1.LivenessSession,
 		obs, err = getCloudSession(pollCtx, fc, ls)
 		cancel()
 		if err != nil {
-			r.polls.record(ls.UID, now, request, true)
+			if !errors.Is(err, quota.ErrQueued) {
+				// A queued poll was not made: the session stays due, so the reconcile its
+				// ticket's grant wakes polls at once.
+				r.polls.record(ls.UID, now, request, true)
+			}
 			return r.onPollError(ctx, ls, err, now)
 		}
 		r.polls.remember(ls.UID, now, request, obs)
@@ -107,6 +111,8 @@ func (r *Reconciler) onPollError(ctx context.Context, ls *facev1.LivenessSession
 	}
 	next := nextPollAt(ls.Status.CreatedAt.Time, ls.Status.AuthTokenExpiresAt.Time, now).Sub(now)
 	switch {
+	case errors.Is(err, quota.ErrQueued):
+		return onQueued(ls, "poll", err, now), nil
 	case errors.Is(err, quota.ErrWaitAborted):
 		// Yielded to creates and deletes on a busy account: not a failure, poll again soon.
 		r.polls.forget(ls.UID)

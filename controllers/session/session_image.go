@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 	"github.com/liveness-operator/liveness-operator/internal/accounts"
 	"github.com/liveness-operator/liveness-operator/internal/face"
 	"github.com/liveness-operator/liveness-operator/internal/identity"
+	"github.com/liveness-operator/liveness-operator/internal/quota"
 )
 
 // exportSessionImage downloads the session image of the final attempt into
@@ -54,6 +56,10 @@ func (r *Reconciler) exportSessionImage(ctx context.Context, ls *facev1.Liveness
 	imgCtx, cancel := context.WithTimeout(ctx, imageBudget)
 	img, err := fc.GetSessionImage(imgCtx, latest.SessionImageID)
 	cancel()
+	if errors.Is(err, quota.ErrQueued) {
+		// Not a failure: the download waits for its turn in the account's fair queue.
+		return onQueued(ls, "session image download", err, r.Clock.Now()), nil
+	}
 	if err != nil {
 		setCondition(ls, facev1.ConditionSessionImageExported, metav1.ConditionFalse, facev1.ReasonSessionImageExportFailed,
 			"downloading the session image failed ("+accounts.DescribeFaceError(err)+"); retrying")

@@ -182,3 +182,13 @@ func fingerprint(cfg Config) string {
 	fmt.Fprintf(h, "%s\x00%s\x00%p", cfg.Endpoint, cfg.Credential.APIKey, cfg.Credential.Token)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// ForgetTicket drops the quota ticket of id (a session's) from every account's fair queue: the
+// session is gone and will make no more calls. Cheap: one map lookup per account.
+func (r *Registry) ForgetTicket(id string) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, a := range r.accounts {
+		a.limiter.Forget(id)
+	}
+}

@@ -167,3 +167,10 @@ func (a AccountResolver) admits(ctx context.Context, sel *metav1.LabelSelector, 
 	}
 	return nil
 }
+
+// ForgetTicket drops a gone session's quota tickets (Registry.ForgetTicket).
+func (a AccountResolver) ForgetTicket(id string) {
+	if a.Registry != nil {
+		a.Registry.ForgetTicket(id)
+	}
+}

@@ -39,6 +39,9 @@ type fairShareRun struct {
 	// from the noisy burst's start until its last session was Ready.
 	quietReady    durations
 	noisyAllReady time.Duration
+	// quietFromStart and noisyFromStart are each session's Ready time from the noisy burst's
+	// start, for comparing the two namespaces' turns.
+	quietFromStart, noisyFromStart durations
 	useful        float64
 	throttled     int64
 }
@@ -65,9 +68,36 @@ func BenchmarkFairShare(b *testing.B) {
 	writeFairShareReport(runs)
 }
 
+// TestFairShareSmoke is the small fair-share scenario 'make test' runs: 100 noisy sessions
+// (10 s of the account's quota), then 3 quiet ones. It asserts an order, not a time, so a
+// slow machine cannot fail it: every quiet session is Ready before three quarters of the noisy
+// burst is, where first come, first served made them wait for all of it.
+func TestFairShareSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane")
+	}
+	cp, err := harness.StartControlPlane()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.Stop() })
+	c, err := client.New(cp.Config, client.Options{Scheme: harness.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runFairShare(t, c, cp, 0, 100, 3)
+	t.Logf("quiet Ready max %.1f s after its creation; noisy burst all Ready after %.1f s", r.quietReady.max().Seconds(), r.noisyAllReady.Seconds())
+	if q, n := r.quietFromStart.max(), r.noisyFromStart.pct(75); q >= n {
+		t.Fatalf("the last quiet session was Ready %.1f s into the noisy burst, after three quarters of it (%.1f s): quiet waited for the backlog", q.Seconds(), n.Seconds())
+	}
+	if r.throttled != 0 {
+		t.Fatalf("%d calls were throttled by the emulator: the limiter let more than the quota through", r.throttled)
+	}
+}
+
 // runFairShare runs one noisy burst and one quiet batch through one manager whose default
 // account is an S0 emulator shared by both namespaces.
-func runFairShare(b *testing.B, c client.Client, cp *harness.ControlPlane, run, noisy, quiet int) fairShareRun {
+func runFairShare(b testing.TB, c client.Client, cp *harness.ControlPlane, run, noisy, quiet int) fairShareRun {
 	ctx := context.Background()
 	noisyNS, quietNS := fmt.Sprintf("fair-noisy-%d", run), fmt.Sprintf("fair-quiet-%d", run)
 	for _, ns := range []string{noisyNS, quietNS} {
@@ -127,9 +157,11 @@ func runFairShare(b *testing.B, c client.Client, cp *harness.ControlPlane, run, 
 	r := fairShareRun{noisy: noisy, quiet: quiet}
 	for name, at := range readyAt[quietNS] {
 		r.quietReady = append(r.quietReady, at.Sub(quietCreated[name]))
+		r.quietFromStart = append(r.quietFromStart, at.Sub(start))
 	}
 	for _, at := range readyAt[noisyNS] {
 		r.noisyAllReady = max(r.noisyAllReady, at.Sub(start))
+		r.noisyFromStart = append(r.noisyFromStart, at.Sub(start))
 	}
 	st := emu.Stats()
 	r.throttled = st.Throttled

@@ -135,7 +135,7 @@ func runQuotaScenario(b *testing.B, cp *harness.ControlPlane, c client.Client, n
 	}
 }
 
-func mustQuota(b *testing.B, err error) {
+func mustQuota(b testing.TB, err error) {
 	b.Helper()
 	if err != nil {
 		b.Fatal(err)
