@@ -42,8 +42,8 @@ type fairShareRun struct {
 	// quietFromStart and noisyFromStart are each session's Ready time from the noisy burst's
 	// start, for comparing the two namespaces' turns.
 	quietFromStart, noisyFromStart durations
-	useful        float64
-	throttled     int64
+	useful                         float64
+	throttled                      int64
 }
 
 func BenchmarkFairShare(b *testing.B) {
