@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	testingclock "k8s.io/utils/clock/testing"
 )
 
 // wakes counts each ticket owner's wake-ups; the limiter calls wake from its own goroutine.
@@ -26,6 +27,15 @@ func (w wakes) next(t *testing.T) string {
 		t.Fatal("no wake-up")
 		return ""
 	}
+}
+
+// drainedTicketLimiter is a 10/s limiter with a burst of 1 whose one token is taken, so the
+// next ticket waits for the clock, and the channel its tickets' owners are woken on.
+func drainedTicketLimiter(t *testing.T) (*Limiter, *testingclock.FakeClock, wakes) {
+	t.Helper()
+	l, fc := newTestLimiter(t, exact(Limits{RequestsPerSecond: 10, Burst: 1}))
+	require.True(t, l.TryAcquire(High))
+	return l, fc, make(wakes, 64)
 }
 
 // A call with a ticket never blocks: with no token free it returns ErrQueued (and
@@ -55,9 +65,7 @@ func TestTicketQueuesWithoutBlockingAndWakesItsOwner(t *testing.T) {
 // Tickets keep the fair queue's round robin: a quiet flow's ticket is granted after one of a
 // noisy flow's, not after its backlog.
 func TestTicketsAreServedRoundRobinAcrossFlows(t *testing.T) {
-	l, fc := newTestLimiter(t, exact(Limits{RequestsPerSecond: 10, Burst: 1}))
-	require.True(t, l.TryAcquire(High))
-	w := make(wakes, 64)
+	l, fc, w := drainedTicketLimiter(t)
 	for i := range 20 {
 		require.ErrorIs(t, l.Acquire(w.ctx("noisy", fmt.Sprintf("noisy/%d", i)), High), ErrQueued)
 	}
@@ -73,9 +81,7 @@ func TestTicketsAreServedRoundRobinAcrossFlows(t *testing.T) {
 // A granted token whose owner never comes back is not lost: after TicketHold it goes back to
 // the bucket for the next caller.
 func TestHeldTokenExpiresBackToTheBucket(t *testing.T) {
-	l, fc := newTestLimiter(t, exact(Limits{RequestsPerSecond: 10, Burst: 1}))
-	require.True(t, l.TryAcquire(High))
-	w := make(wakes, 8)
+	l, fc, w := drainedTicketLimiter(t)
 	require.ErrorIs(t, l.Acquire(w.ctx("a", "a/gone"), High), ErrQueued)
 	step(fc, l, 100*time.Millisecond)
 	require.Equal(t, "a/gone", w.next(t))
@@ -88,9 +94,7 @@ func TestHeldTokenExpiresBackToTheBucket(t *testing.T) {
 // Forget gives a deleted owner's place back: a waiting ticket leaves its lane (the next flow
 // is served instead) and a held token returns to the bucket at once.
 func TestForgetGivesThePlaceBack(t *testing.T) {
-	l, fc := newTestLimiter(t, exact(Limits{RequestsPerSecond: 10, Burst: 1}))
-	require.True(t, l.TryAcquire(High))
-	w := make(wakes, 8)
+	l, fc, w := drainedTicketLimiter(t)
 	require.ErrorIs(t, l.Acquire(w.ctx("a", "a/deleted"), High), ErrQueued)
 	require.ErrorIs(t, l.Acquire(w.ctx("b", "b/kept"), High), ErrQueued)
 	l.Forget("a/deleted")
@@ -108,9 +112,7 @@ func TestForgetGivesThePlaceBack(t *testing.T) {
 // A poll's ticket whose owner then needs a delete moves to the High level: it is served before
 // other flows' polls.
 func TestTicketRaisedToAHigherPriority(t *testing.T) {
-	l, fc := newTestLimiter(t, exact(Limits{RequestsPerSecond: 10, Burst: 1}))
-	require.True(t, l.TryAcquire(High))
-	w := make(wakes, 8)
+	l, fc, w := drainedTicketLimiter(t)
 	require.ErrorIs(t, l.Acquire(w.ctx("a", "a/poll"), Low), ErrQueued)
 	require.ErrorIs(t, l.Acquire(w.ctx("b", "b/deleting"), Low), ErrQueued)
 	require.ErrorIs(t, l.Acquire(w.ctx("b", "b/deleting"), High), ErrQueued)
